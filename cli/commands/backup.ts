@@ -1,0 +1,75 @@
+import { parseCommandArgs } from '../args.js';
+import { readClientConfig } from '../../core/config/client-store.js';
+import { readIdentityKey } from '../../core/config/identity.js';
+import { runBackup, type BackupRunResult } from '../../core/handoff/backup-client.js';
+import { launcherFor } from '../../core/handoff/launchers.js';
+import { PullbackError, asPullbackError } from '../../core/errors.js';
+import { formatBytes, formatDuration } from '../../core/format.js';
+import { renderProgressLine } from '../progress-bar.js';
+import { exitCodeFor } from '../exit-codes.js';
+
+const HELP = `Usage: pullback backup [--host NAME] [--json]
+
+Backs up the configured sources now, to every paired backup host or just NAME. No questions
+asked (fine for cron). A progress bar on a terminal; with --json one JSON object per line
+(progress, done, error) on stdout.
+
+Exit codes: 0 ok, 1 failed, 2 bad usage/config, 3 busy (a run for this machine is already
+going), 4 unreachable, 5 trust (host key changed, key not accepted), 6 no space on the backup
+host, 7 cancelled.`;
+
+export async function backupCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(argv, { host: { type: 'string' }, json: { type: 'boolean' } }, { command: 'backup' });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const json = values.json ?? false;
+  const config = readClientConfig();
+  const identity = readIdentityKey();
+  const hosts = values.host ? config.hosts.filter((h) => h.name === values.host) : config.hosts;
+  if (config.hosts.length === 0) throw new PullbackError('NOT_PAIRED', 'no backup host paired yet; run "pullback pair USER@HOST"');
+  if (hosts.length === 0) throw new PullbackError('BAD_ARGS', `no paired backup host is called "${values.host}"`);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const tty = !json && process.stderr.isTTY;
+  let worst = 0;
+  try {
+    for (const host of hosts) {
+      try {
+        const result: BackupRunResult = await runBackup({
+          config,
+          host,
+          identityKey: identity.privateKey,
+          launcher: launcherFor(config.mode),
+          signal: abort.signal,
+          onProgress: (p) => {
+            if (json) console.log(JSON.stringify({ host: host.name, ...p }));
+            else if (tty) process.stderr.write(`\r${renderProgressLine(p)}\x1b[K`);
+          },
+        });
+        if (tty) process.stderr.write('\r\x1b[K');
+        if (json) console.log(JSON.stringify({ type: 'done', ...result }));
+        else {
+          const s = result.stats;
+          console.log(
+            `${host.name}: snapshot ${result.snapshot}: ${s.files ?? '?'} files, ${formatBytes(s.totalBytes ?? 0)} in all, ${formatBytes(s.bytesTransferred ?? 0)} transferred, ${formatDuration(s.durationMs / 1000)}`,
+          );
+          for (const w of result.warnings) console.log(`${host.name}: warning: ${w}`);
+        }
+      } catch (err) {
+        if (tty) process.stderr.write('\r\x1b[K');
+        const error = asPullbackError(err);
+        if (json) console.log(JSON.stringify({ type: 'error', host: host.name, code: error.code, message: error.message }));
+        console.error(`${host.name}: ${error.toLine()}`);
+        worst = worst || exitCodeFor(error.code);
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return worst;
+}

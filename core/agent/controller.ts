@@ -1,0 +1,666 @@
+import { statSync } from 'node:fs';
+import type { ClientConfig, HostConfig } from '../config/client-schema.js';
+import { parseClientConfig, readClientConfig, updateClientConfig } from '../config/client-store.js';
+import { readIdentityKey } from '../config/identity.js';
+import { clientConfigFile, clientStateDir } from '../config/paths.js';
+import { PullbackError, asPullbackError } from '../errors.js';
+import { runBackup, type BackupRunResult } from '../handoff/backup-client.js';
+import { launcherFor as defaultLauncherFor } from '../handoff/launchers.js';
+import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
+import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
+import { blockingConditions, type ConditionFacts } from './conditions.js';
+import { hintFor } from './error-hints.js';
+import { appendHistory, readHistory } from './history.js';
+import { deriveHostStatus } from './host-status.js';
+import { readNetworkFacts } from './network-manager.js';
+import { watchNetwork, type NetworkWatcher } from './network-watcher.js';
+import { checkOverdue } from './overdue.js';
+import { DEFAULT_POWER_SUPPLY_DIR, readPowerSource } from './power.js';
+import { DEFAULT_REACHABILITY_TIMEOUT_MS, checkReachability } from './reachability.js';
+import { isDue, isPaused } from './schedule.js';
+import {
+  readHostRecords,
+  writeHostRecords,
+  type HostRecord,
+  type HostRecords,
+} from './status-store.js';
+import type {
+  AgentController,
+  AgentEvent,
+  AgentState,
+  HistoryEntry,
+  Reachability,
+  RunProgress,
+} from './types.js';
+
+/**
+ * The controller shared by the tray and the headless `pullback agent`: watches each backup host,
+ * starts a backup when one is due and nothing stands in the way, and tells listeners about it.
+ */
+export interface AgentOptions {
+  env?: NodeJS.ProcessEnv;
+  /** "now" for schedule, overdue and back-off decisions (tests move it forward) */
+  clock?: () => number;
+  powerSupplyDir?: string;
+  /** how often due hosts are checked (reachability, conditions); default 60 s */
+  checkIntervalMs?: number;
+  /** how often a host that is not due has its reachability refreshed; default 15 × check interval */
+  idleCheckIntervalMs?: number;
+  backoff?: BackoffPolicy;
+  launcherFor?: (mode: 'user' | 'system') => OneShotLauncher;
+  /** follow `ip monitor` (and `nmcli monitor`) to re-check promptly; default true */
+  networkWatcher?: boolean;
+  networkDebounceMs?: number;
+  reachabilityTimeoutMs?: number;
+}
+
+export interface Agent extends AgentController {
+  /** re-reads a changed config and checks every host now; resolves when the checks are done */
+  checkNow(): Promise<void>;
+  /** resolves once no backup is running */
+  whenIdle(): Promise<void>;
+}
+
+interface RunningBackup {
+  trigger: 'manual' | 'automatic';
+  startedAt: number;
+  startedReal: number;
+  abort: AbortController;
+  progress: RunProgress;
+  done: Promise<void>;
+}
+
+interface HostRuntime {
+  config: HostConfig;
+  reachable: Reachability;
+  reachabilityDetail?: string;
+  /** real time of the last reachability check */
+  lastCheckAt?: number;
+  waitingFor?: string;
+  run?: RunningBackup;
+  evaluating?: Promise<void>;
+  queued?: { force: boolean; promise: Promise<void> };
+}
+
+const PROGRESS_PUBLISH_MS = 250;
+const FACTS_CACHE_MS = 2000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function sameEndpoint(a: HostConfig, b: HostConfig): boolean {
+  return (
+    a.address === b.address &&
+    a.port === b.port &&
+    a.hostKey === b.hostKey &&
+    a.localAddress === b.localAddress &&
+    a.user === b.user
+  );
+}
+
+function reachabilityReason(reachable: Reachability): string {
+  switch (reachable) {
+    case 'unreachable':
+      return 'the backup host is not reachable (not on its network?)';
+    case 'host-key-changed':
+      return "the backup host's host key changed";
+    default:
+      return 'checking whether the backup host is reachable';
+  }
+}
+
+class AgentImpl implements Agent {
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly clock: () => number;
+  private readonly stateDir: string;
+  private readonly powerSupplyDir: string;
+  private readonly checkIntervalMs: number;
+  private readonly idleCheckIntervalMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly launcherFor: (mode: 'user' | 'system') => OneShotLauncher;
+  private readonly useNetworkWatcher: boolean;
+  private readonly networkDebounceMs: number;
+  private readonly reachabilityTimeoutMs: number;
+
+  private config: ClientConfig;
+  private configError?: PullbackError;
+  private configStamp = '';
+  private records: HostRecords = {};
+  private readonly hosts = new Map<string, HostRuntime>();
+  private readonly listeners = new Set<(event: AgentEvent) => void>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private timer?: ReturnType<typeof setInterval>;
+  private watcher?: NetworkWatcher;
+  private started = false;
+  private stopped = false;
+  private lastPublished = '';
+  private lastProgressPublish = 0;
+  private factsCache?: { at: number; facts: Promise<ConditionFacts> };
+
+  constructor(options: AgentOptions) {
+    this.env = options.env ?? process.env;
+    this.clock = options.clock ?? Date.now;
+    this.stateDir = clientStateDir(this.env);
+    this.powerSupplyDir = options.powerSupplyDir ?? DEFAULT_POWER_SUPPLY_DIR;
+    this.checkIntervalMs = options.checkIntervalMs ?? 60_000;
+    this.idleCheckIntervalMs = options.idleCheckIntervalMs ?? 15 * this.checkIntervalMs;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.launcherFor = options.launcherFor ?? defaultLauncherFor;
+    this.useNetworkWatcher = options.networkWatcher ?? true;
+    this.networkDebounceMs = options.networkDebounceMs ?? 1000;
+    this.reachabilityTimeoutMs = options.reachabilityTimeoutMs ?? DEFAULT_REACHABILITY_TIMEOUT_MS;
+    this.config = parseClientConfig({});
+    try {
+      this.config = readClientConfig(this.env);
+      this.configStamp = this.readConfigStamp();
+    } catch (err) {
+      this.configError = asPullbackError(err, 'BAD_CONFIG');
+    }
+    this.records = readHostRecords(this.stateDir);
+    this.syncHosts();
+  }
+
+  // ── public API ────────────────────────────────────────────────────────────────
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    if (this.configError) throw this.configError;
+    this.started = true;
+    this.stopped = false;
+    this.timer = setInterval(() => this.track(this.tick()), this.checkIntervalMs);
+    if (this.useNetworkWatcher) {
+      this.watcher = watchNetwork({
+        env: this.env,
+        debounceMs: this.networkDebounceMs,
+        onChange: () => this.track(this.evaluateAll(true)),
+        onProblem: (message) => this.log(`network watch: ${message}`),
+      });
+    }
+    this.publish();
+    this.track(this.evaluateAll(true));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.watcher?.stop();
+    for (const h of this.hosts.values()) h.run?.abort.abort();
+    while (this.pending.size > 0 || this.runs().length > 0) {
+      await Promise.allSettled([...this.pending, ...this.runs().map((r) => r.done)]);
+    }
+  }
+
+  getState(): AgentState {
+    const now = this.clock();
+    const state: AgentState = {
+      hosts: this.config.hosts.map((host) => {
+        const h = this.hosts.get(host.name);
+        return deriveHostStatus(
+          host,
+          this.recordFor(host.name),
+          {
+            reachable: h?.reachable ?? 'unknown',
+            reachabilityDetail: h?.reachabilityDetail,
+            waitingFor: h?.waitingFor,
+            progress: h?.run?.progress,
+          },
+          this.config.schedule,
+          now,
+        );
+      }),
+      mode: this.config.mode,
+      needsPairing: this.config.hosts.length === 0,
+    };
+    if (isPaused(this.config.schedule.pausedUntil, now)) {
+      state.pausedUntil = this.config.schedule.pausedUntil;
+    }
+    return state;
+  }
+
+  getHistory(host?: string, limit?: number): Promise<HistoryEntry[]> {
+    return readHistory(this.stateDir, { host, limit });
+  }
+
+  subscribe(listener: (event: AgentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async backupNow(host?: string): Promise<void> {
+    const targets = this.targets(host);
+    const refusals: PullbackError[] = [];
+    let started = 0;
+    await Promise.all(
+      targets.map(async (h) => {
+        if (!h.run) await this.checkReach(h);
+        if (h.run) {
+          started++;
+        } else if (h.reachable === 'reachable' && !this.stopped) {
+          this.startRun(h, 'manual');
+          started++;
+        } else {
+          refusals.push(this.reachabilityError(h));
+        }
+      }),
+    );
+    this.publish();
+    if (started === 0 && refusals[0]) throw refusals[0];
+  }
+
+  async cancel(host?: string): Promise<void> {
+    const runs = this.targets(host)
+      .map((h) => h.run)
+      .filter((r): r is RunningBackup => r !== undefined);
+    for (const run of runs) run.abort.abort();
+    await Promise.allSettled(runs.map((r) => r.done));
+  }
+
+  async pause(until: Date | null): Promise<void> {
+    const pausedUntil = until ? until.toISOString() : undefined;
+    this.config = updateClientConfig((c) => {
+      const { pausedUntil: _previous, ...schedule } = c.schedule;
+      return { ...c, schedule: pausedUntil ? { ...schedule, pausedUntil } : schedule };
+    }, this.env);
+    this.configStamp = this.readConfigStamp();
+    this.log(
+      pausedUntil ? `automatic backups paused until ${pausedUntil}` : 'automatic backups resumed',
+    );
+    this.publish();
+    if (!pausedUntil && this.started) this.track(this.evaluateAll(false));
+  }
+
+  async reload(): Promise<void> {
+    try {
+      this.config = readClientConfig(this.env);
+      this.configStamp = this.readConfigStamp();
+      this.configError = undefined;
+    } catch (err) {
+      const error = asPullbackError(err, 'BAD_CONFIG');
+      this.configStamp = this.readConfigStamp();
+      this.log(`config: ${error.toLine()} (keeping the previous settings)`);
+      return;
+    }
+    this.syncHosts();
+    this.publish();
+    if (this.started && !this.stopped) await this.evaluateAll(false);
+  }
+
+  async checkNow(): Promise<void> {
+    await this.reloadIfChanged();
+    await this.evaluateAll(true);
+  }
+
+  async whenIdle(): Promise<void> {
+    while (this.runs().length > 0) await Promise.allSettled(this.runs().map((r) => r.done));
+  }
+
+  // ── evaluation: is a backup due, and may it start? ──────────────────────────────
+
+  private async tick(): Promise<void> {
+    await this.reloadIfChanged();
+    await this.evaluateAll(false);
+  }
+
+  private async evaluateAll(force: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.factsCache = undefined;
+    await Promise.all([...this.hosts.values()].map((h) => this.evaluateHost(h, force)));
+  }
+
+  /** One evaluation per host at a time; requests meanwhile fold into one follow-up. */
+  private evaluateHost(h: HostRuntime, force: boolean): Promise<void> {
+    if (h.queued) {
+      h.queued.force ||= force;
+      return h.queued.promise;
+    }
+    if (!h.evaluating) {
+      h.evaluating = this.evaluate(h, force).finally(() => {
+        h.evaluating = undefined;
+      });
+      return h.evaluating;
+    }
+    const queued = { force, promise: Promise.resolve() };
+    queued.promise = h.evaluating.then(() => {
+      h.queued = undefined;
+      return this.evaluateHost(h, queued.force);
+    });
+    h.queued = queued;
+    return queued.promise;
+  }
+
+  private async evaluate(h: HostRuntime, force: boolean): Promise<void> {
+    if (this.stopped || this.hosts.get(h.config.name) !== h) return;
+    const now = this.clock();
+    const record = this.recordFor(h.config.name);
+    this.warnIfOverdue(h, record, now);
+    if (h.run) return this.publish();
+    const schedule = this.config.schedule;
+    const due = isDue(record.lastSuccess, schedule.intervalHours, now);
+    const stale =
+      h.lastCheckAt === undefined || Date.now() - h.lastCheckAt >= this.idleCheckIntervalMs;
+
+    const blockers: string[] = [];
+    if (this.config.sources.length === 0)
+      blockers.push('nothing to back up yet: no folders chosen');
+    if (isPaused(schedule.pausedUntil, now)) {
+      blockers.push(`automatic backups are paused until ${schedule.pausedUntil}`);
+    }
+    if (record.retryAt && Date.parse(record.retryAt) > now) {
+      const after = record.lastResult === 'cancelled' ? 'cancelled run' : 'failure';
+      blockers.push(`trying again after the last ${after}, at ${record.retryAt}`);
+    }
+    // Due and otherwise free to run: check every time; else only now and then (keeps sshd logs calm).
+    if (force || stale || (due && blockers.length === 0)) await this.checkReach(h);
+    if (!due) {
+      h.waitingFor = undefined;
+      return this.publish();
+    }
+    if (h.reachable !== 'reachable') blockers.push(reachabilityReason(h.reachable));
+    blockers.push(...blockingConditions(schedule, await this.conditionFacts()));
+    h.waitingFor = blockers.length > 0 ? blockers.join('; ') : undefined;
+    if (!h.waitingFor && !h.run && !this.stopped && this.hosts.get(h.config.name) === h) {
+      this.startRun(h, 'automatic');
+    }
+    this.publish();
+  }
+
+  private async checkReach(h: HostRuntime): Promise<void> {
+    const host = h.config;
+    const result = await checkReachability(host, this.reachabilityTimeoutMs);
+    h.lastCheckAt = Date.now();
+    if (this.hosts.get(host.name) !== h || !sameEndpoint(h.config, host)) return;
+    const before = h.reachable;
+    h.reachable = result.reachable;
+    h.reachabilityDetail = result.detail;
+    if (before === result.reachable) return;
+    this.log(`host=${host.name} ${result.reachable}: ${result.detail}`);
+    if (result.reachable === 'host-key-changed') {
+      this.emit({ type: 'host-key-changed', host: host.name });
+    }
+  }
+
+  private conditionFacts(): Promise<ConditionFacts> {
+    const now = Date.now();
+    if (!this.factsCache || now - this.factsCache.at > FACTS_CACHE_MS) {
+      const facts = Promise.all([readPowerSource(this.powerSupplyDir), readNetworkFacts(this.env)]);
+      this.factsCache = { at: now, facts: facts.then(([power, network]) => ({ power, network })) };
+    }
+    return this.factsCache.facts;
+  }
+
+  private warnIfOverdue(h: HostRuntime, record: HostRecord, now: number): void {
+    const { overdue, days } = checkOverdue(
+      record.lastSuccess,
+      record.trackedSince,
+      this.config.schedule.overdueDays,
+      now,
+    );
+    if (!overdue || record.overdueWarnedAt) return;
+    record.overdueWarnedAt = iso(now);
+    this.saveRecords();
+    this.emit({ type: 'overdue', host: h.config.name, days, lastSuccess: record.lastSuccess });
+  }
+
+  // ── runs ───────────────────────────────────────────────────────────────────────
+
+  private startRun(h: HostRuntime, trigger: 'manual' | 'automatic'): void {
+    if (h.run) return;
+    const now = this.clock();
+    const run: RunningBackup = {
+      trigger,
+      startedAt: now,
+      startedReal: Date.now(),
+      abort: new AbortController(),
+      progress: {
+        stage: 'connecting',
+        percent: 0,
+        bytes: 0,
+        bytesPerSecond: 0,
+        etaSeconds: null,
+        files: 0,
+      },
+      done: Promise.resolve(),
+    };
+    h.run = run;
+    h.waitingFor = undefined;
+    this.recordFor(h.config.name).lastAttempt = iso(now);
+    this.saveRecords();
+    this.emit({ type: 'backup-started', host: h.config.name, trigger });
+    this.publish();
+    run.done = this.perform(h, run);
+  }
+
+  private async perform(h: HostRuntime, run: RunningBackup): Promise<void> {
+    const { signal } = run.abort;
+    try {
+      const identity = readIdentityKey(this.env);
+      const result = await runBackup({
+        config: this.config,
+        host: h.config,
+        identityKey: identity.privateKey,
+        launcher: this.launcherFor(this.config.mode),
+        signal,
+        onStage: (stage) => {
+          // A cancel before the transfer starts stops the run here (and the one-shot with it).
+          if (signal.aborted && stage !== 'transferring') {
+            throw new PullbackError('CANCELLED', 'cancelled by the user');
+          }
+          run.progress = { ...run.progress, stage };
+          this.publish();
+        },
+        onProgress: (p) => {
+          run.progress = {
+            stage: 'transferring',
+            percent: p.percent,
+            bytes: p.bytes,
+            bytesPerSecond: p.bytesPerSecond,
+            etaSeconds: p.etaSeconds,
+            files: p.files,
+          };
+          if (Date.now() - this.lastProgressPublish >= PROGRESS_PUBLISH_MS) {
+            this.lastProgressPublish = Date.now();
+            this.publish();
+          }
+        },
+      });
+      this.succeeded(h, run, result);
+    } catch (err) {
+      this.failed(h, run, asPullbackError(err));
+    } finally {
+      h.run = undefined;
+      this.publish();
+    }
+  }
+
+  private entryFor(h: HostRuntime, run: RunningBackup, now: number) {
+    return {
+      host: h.config.name,
+      startedAt: iso(run.startedAt),
+      finishedAt: iso(now),
+      trigger: run.trigger,
+      durationMs: Date.now() - run.startedReal,
+    };
+  }
+
+  private succeeded(h: HostRuntime, run: RunningBackup, result: BackupRunResult): void {
+    const now = this.clock();
+    const entry: HistoryEntry = {
+      ...this.entryFor(h, run, now),
+      result: 'success',
+      snapshot: result.snapshot,
+      files: result.stats.files,
+      totalBytes: result.stats.totalBytes,
+      bytesTransferred: result.stats.bytesTransferred,
+    };
+    if (result.warnings.length > 0) entry.warnings = result.warnings;
+    const record = this.recordFor(h.config.name);
+    record.lastSuccess = iso(now);
+    record.lastSnapshot = result.snapshot;
+    record.lastResult = 'success';
+    record.failures = 0;
+    delete record.lastError;
+    delete record.retryAt;
+    delete record.overdueWarnedAt;
+    h.reachable = 'reachable';
+    this.saveRecords();
+    this.appendHistory(entry);
+    this.emit({ type: 'backup-finished', host: h.config.name, entry });
+  }
+
+  private failed(h: HostRuntime, run: RunningBackup, error: PullbackError): void {
+    const now = this.clock();
+    const cancelled = error.code === 'CANCELLED';
+    const message =
+      cancelled && this.stopped ? 'the agent stopped (shutdown or logout)' : error.message;
+    const entry: HistoryEntry = {
+      ...this.entryFor(h, run, now),
+      result: cancelled ? 'cancelled' : 'failed',
+      error: { code: error.code, message },
+    };
+    const record = this.recordFor(h.config.name);
+    const hint = hintFor(error.code);
+    if (cancelled) {
+      record.lastResult = 'cancelled';
+      // A cancelled run should not restart a minute later; one stopped by shutdown should.
+      if (!this.stopped) record.retryAt = iso(now + this.backoff.maxMs);
+    } else {
+      record.lastResult = 'failed';
+      record.failures += 1;
+      record.retryAt = iso(now + backoffDelayMs(record.failures, this.backoff));
+      record.lastError = { code: error.code, message: error.message, hint };
+      if (error.code === 'HOST_KEY_MISMATCH') {
+        if (h.reachable !== 'host-key-changed') {
+          this.emit({ type: 'host-key-changed', host: h.config.name });
+        }
+        h.reachable = 'host-key-changed';
+        h.reachabilityDetail = error.message;
+      } else if (error.code === 'UNREACHABLE' || error.code === 'TIMEOUT') {
+        h.reachable = 'unknown';
+        h.lastCheckAt = undefined;
+      }
+    }
+    this.saveRecords();
+    this.appendHistory(entry);
+    this.emit({ type: 'backup-failed', host: h.config.name, entry, hint });
+  }
+
+  // ── bookkeeping ────────────────────────────────────────────────────────────────
+
+  private targets(host: string | undefined): HostRuntime[] {
+    if (this.hosts.size === 0) {
+      throw new PullbackError('NOT_PAIRED', 'no backup host paired yet');
+    }
+    if (host === undefined) return [...this.hosts.values()];
+    const h = this.hosts.get(host);
+    if (!h) throw new PullbackError('NOT_FOUND', `no paired backup host is called "${host}"`);
+    return [h];
+  }
+
+  private runs(): RunningBackup[] {
+    return [...this.hosts.values()].flatMap((h) => (h.run ? [h.run] : []));
+  }
+
+  private reachabilityError(h: HostRuntime): PullbackError {
+    const detail = h.reachabilityDetail ?? 'not checked yet';
+    if (h.reachable === 'host-key-changed') {
+      return new PullbackError('HOST_KEY_MISMATCH', `${h.config.name}: ${detail}`);
+    }
+    return new PullbackError('UNREACHABLE', `${h.config.name}: ${detail}`);
+  }
+
+  /** Hosts follow the config: new ones start unknown, changed endpoints are re-checked. */
+  private syncHosts(): void {
+    const now = this.clock();
+    let created = false;
+    for (const host of this.config.hosts) {
+      const h = this.hosts.get(host.name);
+      if (!h) {
+        this.hosts.set(host.name, { config: host, reachable: 'unknown' });
+      } else if (!sameEndpoint(h.config, host)) {
+        h.config = host;
+        h.reachable = 'unknown';
+        h.reachabilityDetail = undefined;
+        h.lastCheckAt = undefined;
+      } else {
+        h.config = host;
+      }
+      if (!this.records[host.name]) {
+        this.records[host.name] = { trackedSince: iso(now), failures: 0 };
+        created = true;
+      }
+    }
+    for (const [name, h] of this.hosts) {
+      if (this.config.hosts.some((host) => host.name === name)) continue;
+      h.run?.abort.abort();
+      this.hosts.delete(name);
+    }
+    if (created) this.saveRecords();
+  }
+
+  private recordFor(name: string): HostRecord {
+    this.records[name] ??= { trackedSince: iso(this.clock()), failures: 0 };
+    return this.records[name];
+  }
+
+  private saveRecords(): void {
+    try {
+      writeHostRecords(this.stateDir, this.records);
+    } catch (err) {
+      this.log(`cannot write the status file: ${asPullbackError(err).toLine()}`);
+    }
+  }
+
+  private appendHistory(entry: HistoryEntry): void {
+    try {
+      appendHistory(this.stateDir, entry);
+    } catch (err) {
+      this.log(`cannot write the history file: ${asPullbackError(err).toLine()}`);
+    }
+  }
+
+  private readConfigStamp(): string {
+    try {
+      const s = statSync(clientConfigFile(this.env));
+      return `${s.mtimeMs}:${s.size}:${s.ino}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  /** Settings changed by the CLI or the tray reach a running agent at its next check. */
+  private async reloadIfChanged(): Promise<void> {
+    if (this.readConfigStamp() !== this.configStamp) await this.reload();
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((err) => this.log(`internal: ${asPullbackError(err).toLine()}`));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  private publish(): void {
+    const state = this.getState();
+    const json = JSON.stringify(state);
+    if (json === this.lastPublished) return;
+    this.lastPublished = json;
+    this.emit({ type: 'state', state });
+  }
+
+  private log(message: string): void {
+    this.emit({ type: 'log', message });
+  }
+
+  private emit(event: AgentEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a broken listener must not stop the agent
+      }
+    }
+  }
+}
+
+export function createAgent(options: AgentOptions = {}): Agent {
+  return new AgentImpl(options);
+}

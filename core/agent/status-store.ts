@@ -1,0 +1,64 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * What the agent remembers per backup host across restarts, in `<stateDir>/status.json`:
+ * the last success (drives the schedule), consecutive failures and the back-off, and whether
+ * the overdue warning was already given (so a restart does not warn again).
+ */
+export const STATUS_FILE = 'status.json';
+
+const hostRecordSchema = z.object({
+  /** when this machine started tracking the host: the overdue clock for a never-backed-up host */
+  trackedSince: z.string(),
+  lastSuccess: z.string().optional(),
+  lastAttempt: z.string().optional(),
+  lastSnapshot: z.string().optional(),
+  lastResult: z.enum(['success', 'failed', 'cancelled']).optional(),
+  lastError: z.object({ code: z.string(), message: z.string(), hint: z.string() }).optional(),
+  failures: z.number().int().min(0).default(0),
+  retryAt: z.string().optional(),
+  overdueWarnedAt: z.string().optional(),
+});
+
+const statusFileSchema = z.object({
+  version: z.literal(1),
+  hosts: z.record(z.string(), z.unknown()),
+});
+
+export type HostRecord = z.infer<typeof hostRecordSchema>;
+export type HostRecords = Record<string, HostRecord>;
+
+export function statusFile(stateDir: string): string {
+  return join(stateDir, STATUS_FILE);
+}
+
+/** A missing or broken file gives no records; a broken host entry is dropped, not fatal. */
+export function readHostRecords(stateDir: string): HostRecords {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(statusFile(stateDir), 'utf8'));
+  } catch {
+    return {};
+  }
+  const parsed = statusFileSchema.safeParse(raw);
+  if (!parsed.success) return {};
+  const records: HostRecords = {};
+  for (const [name, value] of Object.entries(parsed.data.hosts)) {
+    const record = hostRecordSchema.safeParse(value);
+    if (record.success) records[name] = record.data;
+  }
+  return records;
+}
+
+/** Written atomically (temp file + rename): a crash never leaves half a status file. */
+export function writeHostRecords(stateDir: string, records: HostRecords): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = statusFile(stateDir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ version: 1, hosts: records }, null, 2) + '\n', {
+    mode: 0o600,
+  });
+  renameSync(tmp, file);
+}

@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** What `pullback doctor` checks: the programs Pullback runs, their versions, known holes. */
+export interface ToolCheck {
+  name: string;
+  path?: string;
+  version?: string;
+  ok: boolean;
+  warning?: string;
+}
+
+const TOOLS: { name: string; paths: string[]; versionArgs: string[]; parse: RegExp }[] = [
+  { name: 'rsync', paths: ['/usr/bin/rsync', '/usr/local/bin/rsync'], versionArgs: ['--version'], parse: /rsync\s+version\s+v?(\d+\.\d+\.\d+)/ },
+  { name: 'ssh', paths: ['/usr/bin/ssh', '/usr/local/bin/ssh'], versionArgs: ['-V'], parse: /OpenSSH_(\d+\.\d+\S*)/ },
+  { name: 'sshd', paths: ['/usr/sbin/sshd', '/usr/local/sbin/sshd'], versionArgs: ['-V'], parse: /OpenSSH_(\d+\.\d+\S*)/ },
+  { name: 'ionice', paths: ['/usr/bin/ionice'], versionArgs: ['--version'], parse: /(\d+\.\d+(?:\.\d+)?)/ },
+];
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((n) => parseInt(n, 10) || 0);
+  const pb = b.split('.').map((n) => parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** rsync before 3.4.0 has CVE-2024-12084…12088; distributions backport, so warn, don't refuse. */
+export function rsyncWarning(version: string): string | undefined {
+  if (compareVersions(version, '3.4.0') >= 0) return undefined;
+  return `rsync ${version} is older than 3.4.0 and may have CVE-2024-12084..12088 (heap overflow, info leak, path traversal); make sure your distribution backported the fixes, or upgrade`;
+}
+
+export function checkTools(): ToolCheck[] {
+  return TOOLS.map((tool) => {
+    const path = tool.paths.find((p) => existsSync(p));
+    if (!path) return { name: tool.name, ok: false, warning: `${tool.name} not found (looked in ${tool.paths.join(', ')})` };
+    const out = spawnSync(path, tool.versionArgs, { encoding: 'utf8' });
+    const version = tool.parse.exec(`${out.stdout}\n${out.stderr}`)?.[1];
+    const warning = tool.name === 'rsync' && version ? rsyncWarning(version) : undefined;
+    return { name: tool.name, path, version, ok: true, warning };
+  });
+}

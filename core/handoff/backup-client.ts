@@ -1,0 +1,139 @@
+import { PullbackError } from '../errors.js';
+import type { ClientConfig, HostConfig } from '../config/client-schema.js';
+import { PULLBACK_VERSION } from '../version.js';
+import { generateKeyPair } from '../ssh/keys.js';
+import { connectToBackupHost, type HandoffConnection } from './connect.js';
+import { exchange } from './exchange.js';
+import type { OneShotLauncher } from './oneshot-launcher.js';
+import {
+  PROTOCOL_VERSION,
+  type DoneMessage,
+  type HandoffResponse,
+  type ProgressMessage,
+  type SnapshotSummary,
+} from './messages.js';
+
+/** The whole run may take this long before the one-shot tree is killed (large first backups). */
+export const DEFAULT_RUN_DEADLINE_MS = 24 * 60 * 60 * 1000;
+
+export interface BackupRunOptions {
+  config: Pick<ClientConfig, 'sources' | 'excludes'>;
+  host: HostConfig;
+  identityKey: string;
+  launcher: OneShotLauncher;
+  onProgress?: (progress: ProgressMessage) => void;
+  onStage?: (stage: 'connecting' | 'starting-oneshot' | 'requesting' | 'transferring') => void;
+  signal?: AbortSignal;
+  deadlineMs?: number;
+}
+
+export interface BackupRunResult {
+  host: string;
+  snapshot: string;
+  stats: DoneMessage['stats'];
+  warnings: string[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+async function withConnection<T>(
+  host: HostConfig,
+  identityKey: string,
+  use: (conn: HandoffConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await connectToBackupHost(host, identityKey);
+  try {
+    return await use(conn);
+  } finally {
+    conn.close();
+  }
+}
+
+/** One backup to one backup host: one-time keys, one-shot sshd, handoff, progress, done. */
+export async function runBackup(options: BackupRunOptions): Promise<BackupRunResult> {
+  const { config, host, identityKey, launcher, signal } = options;
+  if (config.sources.length === 0) {
+    throw new PullbackError(
+      'BAD_CONFIG',
+      'nothing to back up: no sources configured (pullback init --source DIR)',
+    );
+  }
+  const startedAt = new Date().toISOString();
+  signal?.throwIfAborted();
+  options.onStage?.('connecting');
+  return withConnection(host, identityKey, async (conn) => {
+    const clientKey = generateKeyPair('pullback-one-time-client');
+    const hostKey = generateKeyPair('pullback-one-time-host');
+    options.onStage?.('starting-oneshot');
+    const oneShot = await launcher({
+      bindAddress: conn.localAddress,
+      allowFrom: conn.remoteAddress,
+      clientPublicKey: clientKey.publicKey,
+      hostPrivateKey: hostKey.privateKey,
+      sources: config.sources,
+      deadlineMs: options.deadlineMs ?? DEFAULT_RUN_DEADLINE_MS,
+    });
+    try {
+      options.onStage?.('requesting');
+      const final = await exchange(
+        conn,
+        {
+          v: PROTOCOL_VERSION,
+          type: 'backup',
+          port: oneShot.port,
+          privateKey: clientKey.privateKey,
+          hostKey: hostKey.publicKey,
+          user: oneShot.user,
+          sources: config.sources,
+          excludes: config.excludes,
+          options: host.bwlimitKiB ? { bwlimitKiB: host.bwlimitKiB } : {},
+          clientVersion: PULLBACK_VERSION,
+        },
+        (response: HandoffResponse) => {
+          if (response.type === 'accepted') options.onStage?.('transferring');
+          if (response.type === 'progress') options.onProgress?.(response);
+        },
+        signal,
+      );
+      if (final.type !== 'done')
+        throw new PullbackError('PROTOCOL', `expected "done", got "${final.type}"`);
+      return {
+        host: host.name,
+        snapshot: final.snapshot,
+        stats: final.stats,
+        warnings: final.warnings,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+      };
+    } finally {
+      await oneShot.stop();
+    }
+  });
+}
+
+/** Asks the backup host who we are to it: proves the key is accepted and the host key pinned. */
+export async function helloBackupHost(host: HostConfig, identityKey: string) {
+  return withConnection(host, identityKey, async (conn) => {
+    const final = await exchange(conn, {
+      v: PROTOCOL_VERSION,
+      type: 'hello',
+      clientVersion: PULLBACK_VERSION,
+    });
+    if (final.type !== 'welcome')
+      throw new PullbackError('PROTOCOL', `expected "welcome", got "${final.type}"`);
+    return final;
+  });
+}
+
+/** The read-only list of our own snapshots on one backup host. */
+export async function listRemoteSnapshots(
+  host: HostConfig,
+  identityKey: string,
+): Promise<SnapshotSummary[]> {
+  return withConnection(host, identityKey, async (conn) => {
+    const final = await exchange(conn, { v: PROTOCOL_VERSION, type: 'list' });
+    if (final.type !== 'snapshots')
+      throw new PullbackError('PROTOCOL', `expected "snapshots", got "${final.type}"`);
+    return final.snapshots;
+  });
+}

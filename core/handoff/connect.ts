@@ -1,0 +1,127 @@
+import { Client, type ConnectConfig } from 'ssh2';
+import { lookup } from 'node:dns/promises';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { PullbackError } from '../errors.js';
+import type { HostConfig } from '../config/client-schema.js';
+import { publicKeyLineFromBlob, sameHostKey } from './host-key.js';
+
+/**
+ * Algorithms both Node (OpenSSL) and Electron (BoringSSL) support: ed25519 keys, AES-GCM/CTR,
+ * no chacha20-poly1305.
+ */
+export const SSH2_ALGORITHMS: NonNullable<ConnectConfig['algorithms']> = {
+  kex: ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256'],
+  serverHostKey: ['ssh-ed25519'],
+  cipher: ['aes256-gcm@openssh.com', 'aes128-gcm@openssh.com', 'aes256-ctr', 'aes128-ctr'],
+  hmac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256'],
+  compress: ['none'],
+};
+
+export interface HandoffConnection {
+  ssh: Client;
+  /** the address we connected from: the one-shot sshd listens here, the backup host connects back here */
+  localAddress: string;
+  /** the backup host's address: the only one the one-shot sshd accepts */
+  remoteAddress: string;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  timeoutMs?: number;
+  /** pairing only: accept whatever key is shown and report it (trust on first use) */
+  onHostKey?: (publicKeyLine: string) => boolean;
+}
+
+async function resolveAddress(address: string): Promise<string> {
+  try {
+    return (await lookup(address)).address;
+  } catch (err) {
+    throw new PullbackError('UNREACHABLE', `cannot resolve ${address}: ${(err as Error).message}`);
+  }
+}
+
+function openSocket(
+  ip: string,
+  port: number,
+  localAddress: string | undefined,
+  timeoutMs: number,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect({ host: ip, port, localAddress });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(
+        new PullbackError(
+          'UNREACHABLE',
+          `${ip}:${port} did not answer within ${timeoutMs / 1000} s`,
+        ),
+      );
+    }, timeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      resolve(sock);
+    });
+    sock.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new PullbackError('UNREACHABLE', `cannot connect to ${ip}:${port}: ${err.message}`));
+    });
+  });
+}
+
+/**
+ * Opens an SSH connection to the backup host with its host key pinned (S6). Without a pinned
+ * key (pairing), `onHostKey` decides. ssh2 accepts any host key unless hostVerifier says no.
+ */
+export async function connectToBackupHost(
+  host: Pick<HostConfig, 'address' | 'port' | 'user' | 'hostKey' | 'localAddress'>,
+  identityKey: string,
+  options: ConnectOptions = {},
+): Promise<HandoffConnection> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const ip = await resolveAddress(host.address);
+  const sock = await openSocket(ip, host.port, host.localAddress, timeoutMs);
+  const localAddress = sock.localAddress ?? '';
+  const remoteAddress = sock.remoteAddress ?? ip;
+  const ssh = new Client();
+  let hostKeyRejected: string | undefined;
+  return new Promise((resolve, reject) => {
+    ssh.once('ready', () => resolve({ ssh, localAddress, remoteAddress, close: () => ssh.end() }));
+    ssh.once('error', (err: Error & { level?: string }) => {
+      sock.destroy();
+      if (hostKeyRejected) {
+        reject(new PullbackError('HOST_KEY_MISMATCH', hostKeyRejected));
+      } else if (err.level === 'client-authentication') {
+        reject(
+          new PullbackError(
+            'AUTH_FAILED',
+            `${host.user}@${host.address} refused our key; has "pullback server add-client" been run there?`,
+          ),
+        );
+      } else if (err.level === 'client-timeout') {
+        reject(new PullbackError('UNREACHABLE', `${host.address}: SSH handshake timed out`));
+      } else {
+        reject(new PullbackError('UNREACHABLE', `${host.address}: ${err.message}`));
+      }
+    });
+    ssh.connect({
+      sock,
+      username: host.user,
+      privateKey: identityKey,
+      algorithms: SSH2_ALGORITHMS,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      hostVerifier: (blob: Buffer) => {
+        const shown = publicKeyLineFromBlob(blob);
+        if (options.onHostKey) {
+          if (options.onHostKey(shown)) return true;
+          hostKeyRejected = 'host key not accepted';
+          return false;
+        }
+        if (sameHostKey(shown, host.hostKey)) return true;
+        hostKeyRejected = `${host.address} presented a different host key than the one pinned at pairing: possible interception, or the backup host was reinstalled; re-pair only if you know why`;
+        return false;
+      },
+    });
+  });
+}

@@ -1,0 +1,139 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { PullbackError } from '../errors.js';
+import { lookupGroup } from '../system/accounts.js';
+import { helperArgv, MAX_DEADLINE_SECONDS } from '../system/helper-args.js';
+import { HELPER_WRAPPER, READER_USER, SUDO_GROUP } from '../system/paths.js';
+import type { OneShotLauncher } from './oneshot-launcher.js';
+
+/** pkexec may be waiting for the user to answer a password dialog. */
+const READY_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+function helperFailed(message: string): PullbackError {
+  return new PullbackError('HELPER_FAILED', message);
+}
+
+/** How to become root for the helper: directly (already root), sudo -n (a rule applies), or pkexec (desktop). */
+function elevation(args: string[], env: NodeJS.ProcessEnv): string[] {
+  if (!existsSync(HELPER_WRAPPER))
+    throw helperFailed('system mode is not installed: run sudo pullback system install');
+  if (process.getuid?.() === 0) return [HELPER_WRAPPER];
+  const sudoAllows =
+    existsSync('/usr/bin/sudo') &&
+    spawnSync('/usr/bin/sudo', ['-n', '-l', HELPER_WRAPPER, ...args], { stdio: 'ignore' })
+      .status === 0;
+  if (sudoAllows) return ['/usr/bin/sudo', '-n', HELPER_WRAPPER];
+  if ((env.DISPLAY || env.WAYLAND_DISPLAY) && existsSync('/usr/bin/pkexec'))
+    return ['/usr/bin/pkexec', HELPER_WRAPPER];
+  const group = lookupGroup(SUDO_GROUP);
+  const user = userInfo().username;
+  if (!group)
+    throw helperFailed(
+      'system mode is not installed completely (no pullback group): run sudo pullback system install',
+    );
+  if (!group.members.includes(user))
+    throw helperFailed(
+      `you are not in the ${SUDO_GROUP} group: sudo adduser ${user} ${SUDO_GROUP} (then log in again)`,
+    );
+  if (!process.getgroups?.().includes(group.gid))
+    throw helperFailed(
+      `you were added to the ${SUDO_GROUP} group but this session predates it: log out and in again`,
+    );
+  throw helperFailed(
+    'sudo does not let you run the Pullback helper without a password: check sudo pullback system status',
+  );
+}
+
+/** The last meaningful line the helper (or sudo/pkexec) printed, without a repeated code prefix. */
+function lastLine(stderr: string): string {
+  const line = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
+  return line.replace(/^HELPER_FAILED:\s*/, '');
+}
+
+/**
+ * System mode: the privileged helper starts the one-shot as pullback-reader with only
+ * CAP_DAC_READ_SEARCH inheritable. H goes over the helper's stdin (argv shows in ps); the
+ * stdin stays open for the whole run, and closing it is how the client says "stop".
+ */
+export const launchSystemOneShot: OneShotLauncher = async (request) => {
+  const args = helperArgv({
+    bindAddress: request.bindAddress,
+    allowFrom: request.allowFrom,
+    clientPublicKey: request.clientPublicKey,
+    deadlineSeconds: Math.min(
+      MAX_DEADLINE_SECONDS,
+      Math.max(1, Math.ceil(request.deadlineMs / 1000)),
+    ),
+    sources: request.sources,
+  });
+  const [command, ...prefix] = elevation(args, process.env);
+  // detached: no controlling terminal, so sudo relays no pty and Ctrl-C reaches the client first
+  const child = spawn(command!, [...prefix, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-16_384);
+  });
+  child.stdin.on('error', () => {}); // EPIPE when the helper refused early: reported from its exit
+  const done = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => resolve(code)),
+  );
+  child.stdin.write(
+    request.hostPrivateKey.endsWith('\n') ? request.hostPrivateKey : `${request.hostPrivateKey}\n`,
+  );
+
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.stdin.end();
+      reject(helperFailed('the privileged helper did not start the one-shot in time'));
+    }, READY_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const newline = out.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      try {
+        const ready = JSON.parse(out.slice(0, newline)) as { port?: unknown; user?: unknown };
+        if (typeof ready.port !== 'number' || ready.user !== READER_USER)
+          throw new Error('unexpected fields');
+        resolve(ready.port);
+      } catch {
+        child.stdin.end();
+        reject(
+          helperFailed(`the privileged helper said something unexpected: ${out.slice(0, 200)}`),
+        );
+      }
+    });
+    void done.then((code) => {
+      clearTimeout(timer);
+      const why = lastLine(stderr) || `exit status ${code}`;
+      const denied = command === '/usr/bin/pkexec' && (code === 126 || code === 127);
+      reject(
+        helperFailed(
+          denied
+            ? 'pkexec did not authorise the Pullback helper (dialog dismissed or not allowed)'
+            : `the privileged helper failed: ${why}`,
+        ),
+      );
+    });
+  });
+
+  return {
+    port,
+    user: READER_USER,
+    done,
+    stop: async () => {
+      child.stdin.end();
+      const timer = setTimeout(() => {
+        if (process.getuid?.() === 0) child.kill('SIGKILL');
+      }, STOP_TIMEOUT_MS);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+};

@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { PullbackError } from '../errors.js';
+import { forcedCommandLine } from '../ssh/forced-command.js';
+import { cleanStaleOneShotDirs, defaultRuntimeBase, makeOneShotDir, startOneShotSshd } from '../ssh/oneshot.js';
+import { pullbackCommand } from '../self-command.js';
+import type { OneShotLauncher } from './oneshot-launcher.js';
+
+/** User mode: the one-shot sshd runs as the user and the gate lets it read what the user can. */
+export const launchUserOneShot: OneShotLauncher = async (request) => {
+  for (const source of request.sources) {
+    if (!existsSync(source)) {
+      throw new PullbackError('BAD_CONFIG', `source ${source} does not exist (unmounted disk?); fix the sources or mount it`);
+    }
+  }
+  const base = defaultRuntimeBase();
+  cleanStaleOneShotDirs(base);
+  const user = userInfo().username;
+  const gateCommand = forcedCommandLine(pullbackCommand('gate', ...request.sources.flatMap((s) => ['--allow', s])));
+  const oneShot = await startOneShotSshd({
+    dir: makeOneShotDir(base),
+    bindAddress: request.bindAddress,
+    port: 0,
+    allowFrom: request.allowFrom,
+    user,
+    clientPublicKey: request.clientPublicKey,
+    hostPrivateKey: request.hostPrivateKey,
+    gateCommand,
+    deadlineMs: request.deadlineMs,
+  });
+  return {
+    port: oneShot.port,
+    user,
+    done: oneShot.done,
+    stop: async () => {
+      await oneShot.kill('the handoff ended');
+      await oneShot.done;
+    },
+  };
+};

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import { ERROR_CODES } from '../errors.js';
+import { ed25519PublicKeySchema } from '../config/client-schema.js';
+
+/**
+ * The handoff wire protocol: JSON lines over one SSH exec channel.
+ * The client sends exactly one request line; the server answers with one or more lines and
+ * closes the channel. Every object is strict: unknown fields are an error, never ignored.
+ */
+export const PROTOCOL_VERSION = 1;
+export const MAX_LINE_BYTES = 64 * 1024;
+export const REQUEST_READ_TIMEOUT_MS = 15_000;
+
+const v = z.literal(PROTOCOL_VERSION);
+
+const absolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => p.startsWith('/'), 'must be an absolute path')
+  .refine((p) => !/[\n\r\0"\\]/.test(p), 'must not contain newlines, quotes or backslashes')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+
+const openSshPrivateKey = z
+  .string()
+  .max(8192)
+  .regex(
+    /^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$/,
+    'must be an OpenSSH private key',
+  );
+
+export const helloRequest = z
+  .object({ v, type: z.literal('hello'), clientVersion: z.string().max(64) })
+  .strict();
+
+export const backupRequest = z
+  .object({
+    v,
+    type: z.literal('backup'),
+    /** the one-shot sshd's port on the client */
+    port: z.number().int().min(1).max(65535),
+    /** the one-time client key K (private half): works for one connection only */
+    privateKey: openSshPrivateKey,
+    /** the one-shot sshd's host key H (public half), pinned by the backup host */
+    hostKey: ed25519PublicKeySchema,
+    /** the account the one-shot sshd lets in */
+    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name'),
+    sources: z.array(absolutePath).min(1).max(256),
+    excludes: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(1024)
+          .refine((p) => !/[\n\r\0]/.test(p), 'must be one line'),
+      )
+      .max(1024),
+    options: z
+      .object({
+        bwlimitKiB: z.number().int().min(0).max(10_000_000).optional(),
+      })
+      .strict(),
+    clientVersion: z.string().max(64),
+  })
+  .strict();
+
+export const listRequest = z.object({ v, type: z.literal('list') }).strict();
+
+export const requestSchema = z.discriminatedUnion('type', [
+  helloRequest,
+  backupRequest,
+  listRequest,
+]);
+
+export type HelloRequest = z.infer<typeof helloRequest>;
+export type BackupRequest = z.infer<typeof backupRequest>;
+export type ListRequest = z.infer<typeof listRequest>;
+export type HandoffRequest = z.infer<typeof requestSchema>;
+
+const errorCode = z.string().refine((c) => Object.hasOwn(ERROR_CODES, c), 'unknown error code');
+
+export const snapshotSummarySchema = z
+  .object({
+    id: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    durationMs: z.number(),
+    files: z.number().optional(),
+    totalBytes: z.number().optional(),
+    bytesTransferred: z.number().optional(),
+    warnings: z.array(z.string()),
+  })
+  .strict();
+
+export const statsSchema = z
+  .object({
+    files: z.number().int().min(0).optional(),
+    totalBytes: z.number().min(0).optional(),
+    bytesTransferred: z.number().min(0).optional(),
+    durationMs: z.number().min(0),
+  })
+  .strict();
+
+export const responseSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      v,
+      type: z.literal('welcome'),
+      client: z.string(),
+      serverVersion: z.string(),
+      snapshots: z.number().int().min(0),
+      lastSnapshot: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({ v, type: z.literal('accepted'), resumed: z.boolean(), connectTo: z.string() })
+    .strict(),
+  z
+    .object({
+      v,
+      type: z.literal('progress'),
+      bytes: z.number().min(0),
+      percent: z.number().min(0).max(100),
+      bytesPerSecond: z.number().min(0),
+      etaSeconds: z.number().min(0).nullable(),
+      files: z.number().int().min(0),
+      filesTotal: z.number().int().min(0).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      v,
+      type: z.literal('done'),
+      snapshot: z.string(),
+      stats: statsSchema,
+      warnings: z.array(z.string()),
+    })
+    .strict(),
+  z.object({ v, type: z.literal('snapshots'), snapshots: z.array(snapshotSummarySchema) }).strict(),
+  z.object({ v, type: z.literal('error'), code: errorCode, message: z.string() }).strict(),
+]);
+
+export type HandoffResponse = z.infer<typeof responseSchema>;
+export type ProgressMessage = Extract<HandoffResponse, { type: 'progress' }>;
+export type DoneMessage = Extract<HandoffResponse, { type: 'done' }>;
+export type SnapshotSummary = z.infer<typeof snapshotSummarySchema>;
+
+export function isIpAddress(value: string): boolean {
+  return isIP(value) !== 0;
+}

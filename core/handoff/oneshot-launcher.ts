@@ -1,0 +1,29 @@
+/**
+ * How the client starts the one-shot sshd for one backup. User mode runs it in-process as the
+ * user; system mode (later) asks the privileged helper. The backup flow does not care which.
+ */
+export interface OneShotRequest {
+  /** listen here: our side of the handoff connection */
+  bindAddress: string;
+  /** accept only this peer: the backup host's address */
+  allowFrom: string;
+  /** K, public half: the only key the one-shot accepts */
+  clientPublicKey: string;
+  /** H, private half: the one-shot's host key */
+  hostPrivateKey: string;
+  /** what the gate lets the backup host read */
+  sources: string[];
+  /** the whole one-shot tree dies at this point at the latest */
+  deadlineMs: number;
+}
+
+export interface LaunchedOneShot {
+  port: number;
+  /** the account the backup host logs in as */
+  user: string;
+  /** settles when the one-shot has exited and its secrets are gone */
+  done: Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export type OneShotLauncher = (request: OneShotRequest) => Promise<LaunchedOneShot>;

@@ -1,0 +1,45 @@
+import { PullbackError } from '../errors.js';
+import { connectToBackupHost } from './connect.js';
+import { forcedCommandLine } from '../ssh/forced-command.js';
+
+/**
+ * First contact with a backup host: read the host key it presents, without logging in, so the
+ * user can compare its fingerprint and pin it (S6, trust on first use made explicit).
+ */
+export async function fetchHostKey(
+  target: { address: string; port: number; user: string; localAddress?: string },
+  identityKey: string,
+): Promise<string> {
+  let shown: string | undefined;
+  try {
+    const conn = await connectToBackupHost({ ...target, hostKey: '' }, identityKey, {
+      onHostKey: (key) => {
+        shown = key;
+        return false;
+      },
+    });
+    conn.close();
+  } catch (err) {
+    if (!shown) throw err;
+  }
+  if (!shown) throw new PullbackError('PROTOCOL', `${target.address} presented no host key`);
+  if (!shown.startsWith('ssh-ed25519 ')) {
+    throw new PullbackError('PROTOCOL', `${target.address} has no ed25519 host key (Pullback pins ed25519 keys only)`);
+  }
+  return shown;
+}
+
+/** `user@host:port` → parts, with clear errors. */
+export function parseUserAtHost(value: string): { user: string; address: string; port: number } {
+  const m = /^([a-z_][a-z0-9_-]{0,31})@(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(value);
+  if (!m) throw new PullbackError('BAD_ARGS', `expected USER@HOST[:PORT], got "${value}"`);
+  const port = m[3] ? Number(m[3]) : 22;
+  if (port < 1 || port > 65535) throw new PullbackError('BAD_ARGS', `port must be 1..65535, got ${port}`);
+  return { user: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** The exact line the admin runs on the backup host to let this client in. */
+export function serverAddClientLine(name: string, publicKey: string): string {
+  const key = publicKey.trim().split(/\s+/).slice(0, 2).join(' ');
+  return forcedCommandLine(['pullback', 'server', 'add-client', name, '--key', key]);
+}

@@ -1,0 +1,166 @@
+import { PullbackError, type ErrorCode } from '../errors.js';
+
+/**
+ * What an rsync exit means for a pull.
+ *  ok        0: complete.
+ *  vanished 24: files disappeared while being read (a browser cache, a temp file): the snapshot
+ *              is what the disk looked like, so it is a success with a warning.
+ *  partial  23: some files or attributes could not be read. Still promoted, with the errors as
+ *              warnings: a laptop user would rather have 99.9 % than nothing, the previous
+ *              snapshots still hold the older copies of what is missing, and failing the run
+ *              would fail every run for as long as one unreadable file sits in the sources.
+ *  failed   anything else: nothing is promoted; .incomplete stays for the next run to resume.
+ */
+export type PullMeaning = 'ok' | 'vanished' | 'partial' | 'failed';
+
+export const RSYNC_EXIT_MEANINGS: Readonly<Record<number, string>> = {
+  0: 'success',
+  1: 'syntax or usage error',
+  2: 'protocol incompatibility',
+  3: 'errors selecting input/output files, dirs',
+  4: 'requested action not supported',
+  5: 'error starting client-server protocol',
+  6: 'daemon unable to append to log-file',
+  10: 'error in socket I/O',
+  11: 'error in file I/O',
+  12: 'error in rsync protocol data stream',
+  13: 'errors with program diagnostics',
+  14: 'error in IPC code',
+  20: 'received SIGUSR1 or SIGINT',
+  21: 'some error returned by waitpid()',
+  22: 'error allocating core memory buffers',
+  23: 'partial transfer due to error',
+  24: 'partial transfer due to vanished source files',
+  25: 'the --max-delete limit stopped deletions',
+  30: 'timeout in data send/receive',
+  35: 'timeout waiting for daemon connection',
+  255: 'the ssh connection failed',
+};
+
+export interface RsyncEnd {
+  /** null when rsync was killed by a signal */
+  exitCode: number | null;
+  signal?: NodeJS.Signals | null;
+  stderrLines: readonly string[];
+  /** the run was cancelled by us (AbortSignal) */
+  cancelled?: boolean;
+}
+
+export interface PullVerdict {
+  meaning: PullMeaning;
+  warnings: string[];
+  error?: PullbackError;
+}
+
+const MAX_WARNINGS = 50;
+
+/** rsync's own summary lines, which say nothing the lines before them did not. */
+const NOISE = [
+  /^rsync error: /,
+  /^rsync warning: /,
+  /^rsync: connection unexpectedly closed/,
+  /^rsync: \[\w+\] write error: Broken pipe/,
+  /^rsync: \[\w+\] read error: Connection reset/,
+  /^rsync(?:: \[\w+\])?: \s*$/,
+];
+
+const NO_SPACE = /No space left on device|Disk quota exceeded|\(28\)$/;
+
+/** ssh's own complaints, most specific first. */
+const SSH_ERRORS: [RegExp, ErrorCode][] = [
+  [/Host key verification failed|No \S+ host key is known/, 'HOST_KEY_MISMATCH'],
+  [/Permission denied \(|Too many authentication failures/, 'AUTH_FAILED'],
+  [
+    /ssh: connect to host|Connection refused|Connection timed out|No route to host|Network is unreachable|Could not resolve hostname|kex_exchange_identification|Connection closed by|Connection reset by|banner exchange/,
+    'UNREACHABLE',
+  ],
+];
+
+export function meaningfulLines(stderrLines: readonly string[]): string[] {
+  return stderrLines
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !NOISE.some((re) => re.test(l)));
+}
+
+function lastMeaningfulLine(stderrLines: readonly string[]): string | undefined {
+  const lines = meaningfulLines(stderrLines);
+  return (
+    lines[lines.length - 1] ??
+    stderrLines
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop()
+  );
+}
+
+function describeExit(code: number | null, signal?: NodeJS.Signals | null): string {
+  if (code === null) return `rsync was killed by ${signal ?? 'a signal'}`;
+  return `rsync exited with ${code} (${RSYNC_EXIT_MEANINGS[code] ?? 'unknown error'})`;
+}
+
+function capWarnings(lines: string[]): string[] {
+  if (lines.length <= MAX_WARNINGS) return lines;
+  return [...lines.slice(0, MAX_WARNINGS), `… and ${lines.length - MAX_WARNINGS} more`];
+}
+
+export function interpretRsyncExit(end: RsyncEnd): PullVerdict {
+  const { exitCode, stderrLines } = end;
+  const detail = lastMeaningfulLine(stderrLines);
+  const fail = (code: ErrorCode, message: string): PullVerdict => ({
+    meaning: 'failed',
+    warnings: [],
+    error: new PullbackError(code, message),
+  });
+  const what = describeExit(exitCode, end.signal);
+
+  // A run that finished before our cancel reached it is complete: nothing to throw away.
+  if (exitCode === 0) return { meaning: 'ok', warnings: [] };
+  if (end.cancelled || exitCode === 20)
+    return fail('CANCELLED', `the pull was cancelled (${what})`);
+  if (exitCode === 24) {
+    return {
+      meaning: 'vanished',
+      warnings: capWarnings([
+        'some files vanished while they were being copied',
+        ...meaningfulLines(stderrLines),
+      ]),
+    };
+  }
+  if (exitCode === 23) {
+    return {
+      meaning: 'partial',
+      warnings: capWarnings([
+        'some files or attributes could not be copied; the previous snapshots still hold their older versions',
+        ...meaningfulLines(stderrLines),
+      ]),
+    };
+  }
+  const noSpace = stderrLines.find((l) => NO_SPACE.test(l));
+  if (noSpace) return fail('NO_SPACE', `${noSpace.trim()} (${what})`);
+  if (exitCode === 30 || exitCode === 35) {
+    return fail('TIMEOUT', `${what}${detail ? `: ${detail}` : ''}`);
+  }
+  // The client's gate says why it refused, as `REFUSED: …`, which ssh relays on stderr.
+  const refused = meaningfulLines(stderrLines).find((l) => l.startsWith('REFUSED: '));
+  if (refused) return fail('REFUSED', `${refused.slice('REFUSED: '.length)} (${what})`);
+  if (
+    exitCode === null ||
+    exitCode === 255 ||
+    exitCode === 12 ||
+    exitCode === 10 ||
+    exitCode === 5
+  ) {
+    for (const [re, code] of SSH_ERRORS) {
+      const line = stderrLines.find((l) => re.test(l));
+      if (!line) continue;
+      if (code === 'HOST_KEY_MISMATCH') {
+        return fail(
+          code,
+          `the client's sshd did not present the pinned one-time host key: ${line.trim()} (${what})`,
+        );
+      }
+      return fail(code, `${line.trim()} (${what})`);
+    }
+  }
+  return fail('RSYNC_FAILED', `${what}${detail ? `: ${detail}` : ''}`);
+}

@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import { PullbackError } from '../errors.js';
+import { createLineSplitter, parseProgress, type PullProgress } from './progress.js';
+import { parseStatsLine, type PullStats } from './stats.js';
+import { interpretRsyncExit, type PullMeaning } from './exit-codes.js';
+
+export interface PullOutcome {
+  /** rsync's exit status; -1 when it was killed by a signal or never started */
+  exitCode: number;
+  meaning: PullMeaning;
+  warnings: string[];
+  /** set exactly when meaning is 'failed' */
+  error?: PullbackError;
+  stats: PullStats;
+  lastProgress?: PullProgress;
+}
+
+export interface RunPullOptions {
+  onProgress?: (progress: PullProgress) => void;
+  signal?: AbortSignal;
+  onStderrLine?: (line: string) => void;
+  /** called once rsync runs (tests use the pid to kill it hard) */
+  onSpawn?: (pid: number) => void;
+  /** after SIGTERM, how long rsync gets to stop before SIGKILL */
+  killGraceMs?: number;
+}
+
+const MAX_STDERR_LINES = 2000;
+
+/**
+ * Runs the pull's rsync (argv from buildPullArgv, program first) and reports what its end
+ * means. Never throws for rsync's own failures: they come back as `outcome.error`.
+ */
+export function runPull(
+  argv: readonly string[],
+  options: RunPullOptions = {},
+): Promise<PullOutcome> {
+  const [program, ...args] = argv;
+  if (!program) throw new PullbackError('INTERNAL', 'runPull needs a program');
+  const stats: PullStats = {};
+  const stderrLines: string[] = [];
+  let lastProgress: PullProgress | undefined;
+  if (options.signal?.aborted) {
+    return Promise.resolve({
+      exitCode: -1,
+      meaning: 'failed',
+      warnings: [],
+      error: new PullbackError('CANCELLED', 'the pull was cancelled before rsync started'),
+      stats,
+    });
+  }
+  return new Promise((resolve) => {
+    // C locale: the number format progress.ts and stats.ts parse does not depend on the host.
+    const child = spawn(program, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    });
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      cancelled = true;
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), options.killGraceMs ?? 10_000);
+      killTimer.unref();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const stdout = createLineSplitter((line) => {
+      const progress = parseProgress(line);
+      if (progress) {
+        lastProgress = progress;
+        options.onProgress?.(progress);
+      } else parseStatsLine(line, stats);
+    });
+    const stderr = createLineSplitter((line) => {
+      if (stderrLines.length < MAX_STDERR_LINES) stderrLines.push(line);
+      else stderrLines[MAX_STDERR_LINES - 1] = line; // keep the last one: it says how it ended
+      options.onStderrLine?.(line);
+    });
+    child.stdout.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+
+    let spawnError: Error | undefined;
+    child.once('error', (err) => {
+      spawnError = err;
+    });
+    child.once('spawn', () => {
+      if (child.pid !== undefined) options.onSpawn?.(child.pid);
+    });
+    child.once('close', (code, signal) => {
+      stdout.end();
+      stderr.end();
+      options.signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      if (spawnError) {
+        const missing = (spawnError as NodeJS.ErrnoException).code === 'ENOENT';
+        resolve({
+          exitCode: -1,
+          meaning: 'failed',
+          warnings: [],
+          error: new PullbackError(
+            missing ? 'MISSING_TOOL' : 'RSYNC_FAILED',
+            missing
+              ? `${program} is not installed`
+              : `could not start ${program}: ${spawnError.message}`,
+          ),
+          stats,
+        });
+        return;
+      }
+      let verdict = interpretRsyncExit({ exitCode: code, signal, stderrLines, cancelled });
+      // "Partial" with nothing at all (every source missing or unreadable) is no backup.
+      if (verdict.meaning === 'partial' && stats.files === 0) {
+        verdict = {
+          meaning: 'failed',
+          warnings: [],
+          error: new PullbackError(
+            'RSYNC_FAILED',
+            `nothing could be copied: ${verdict.warnings.slice(1).join('; ')}`,
+          ),
+        };
+      }
+      resolve({
+        exitCode: code ?? -1,
+        meaning: verdict.meaning,
+        warnings: verdict.warnings,
+        ...(verdict.error ? { error: verdict.error } : {}),
+        stats,
+        ...(lastProgress ? { lastProgress } : {}),
+      });
+    });
+  });
+}

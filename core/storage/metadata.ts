@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** `<root>/<client>/snapshots/<id>.json`: what is known about one complete snapshot. */
+export const snapshotMetaSchema = z
+  .object({
+    version: z.literal(1),
+    id: z.string(),
+    client: z.string(),
+    startedAt: z.string().datetime(),
+    finishedAt: z.string().datetime(),
+    durationMs: z.number().int().min(0),
+    sources: z.array(z.string()),
+    excludes: z.array(z.string()),
+    rsyncExit: z.number().int(),
+    warnings: z.array(z.string()),
+    stats: z
+      .object({
+        files: z.number().int().min(0).optional(),
+        bytesTransferred: z.number().min(0).optional(),
+        totalBytes: z.number().min(0).optional(),
+      })
+      .strict(),
+    clientVersion: z.string().optional(),
+    backend: z.enum(['hardlink', 'btrfs']),
+  })
+  .strict();
+
+export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
+
+/** What the caller of promote() knows; the repository adds version, id, client and backend. */
+export type SnapshotMetaInput = Omit<
+  SnapshotMeta,
+  'version' | 'id' | 'client' | 'backend' | 'clientVersion'
+> & {
+  clientVersion?: string | undefined;
+};
+
+export interface SnapshotInfo {
+  id: string;
+  /** absolute path of the snapshot directory */
+  path: string;
+  meta: SnapshotMeta;
+}

@@ -1,0 +1,81 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** What /proc says about one process: the evidence behind S4. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** real, effective, saved, filesystem */
+  uids: number[];
+  capInh: bigint;
+  capPrm: bigint;
+  capEff: bigint;
+  capBnd: bigint;
+  capAmb: bigint;
+  /** R, S, D, T, Z… */
+  state: string;
+  /** argv joined by spaces */
+  cmdline: string;
+}
+
+export function readProcess(pid: number): ProcessInfo | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '';
+    const cap = (name: string) => BigInt(`0x${field(name) || '0'}`);
+    return {
+      pid,
+      ppid: Number(field('PPid')),
+      uids: field('Uid').split(/\s+/).map(Number),
+      capInh: cap('CapInh'),
+      capPrm: cap('CapPrm'),
+      capEff: cap('CapEff'),
+      capBnd: cap('CapBnd'),
+      capAmb: cap('CapAmb'),
+      state: field('State').slice(0, 1),
+      cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' '),
+    };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** Every live process below `pid` (not `pid` itself), parents before children. */
+export function descendantsOf(pid: number): ProcessInfo[] {
+  const all = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => readProcess(Number(name)))
+    .filter((p): p is ProcessInfo => p !== undefined);
+  const result: ProcessInfo[] = [];
+  let frontier = [pid];
+  while (frontier.length > 0) {
+    const children = all.filter((p) => frontier.includes(p.ppid));
+    result.push(...children);
+    frontier = children.map((p) => p.pid);
+  }
+  return result;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * SIGKILLs `pid` and everything below it. The tree is frozen first (SIGSTOP, rescanned until
+ * no new process shows up) so that nothing can fork its way out between the scan and the kill.
+ */
+export function killTree(pid: number): void {
+  const frozen = new Set<number>();
+  for (let round = 0; round < 20; round++) {
+    const fresh = [pid, ...descendantsOf(pid).map((p) => p.pid)].filter((p) => !frozen.has(p));
+    if (fresh.length === 0) break;
+    for (const p of fresh) {
+      signal(p, 'SIGSTOP');
+      frozen.add(p);
+    }
+  }
+  for (const p of frozen) signal(p, 'SIGKILL');
+}

@@ -1,0 +1,188 @@
+/**
+ * Pullback's privileged helper. Runs as root through pkexec or sudo and does ONE thing: start the
+ * one-shot sshd for one system-mode backup. Read it with docs/security.md (system mode).
+ *
+ *  1. check every argument against an allow-list; read H from stdin (argv is visible in ps)
+ *  2. clean what crashed runs left, make a 0700 one-shot dir owned by pullback-reader, write the
+ *     spec there (0600); no program or config path ever comes from the caller
+ *  3. drop to pullback-reader keeping only cap_dac_read_search, and only *inheritable*, then run
+ *     the listener under nice/ionice; only the rsync copy (file caps =ei) ever makes it effective
+ *  4. print {"port","user"} once ready; end the whole tree when stdin closes (the client went
+ *     away), at the deadline, or when it ends by itself; remove the one-shot dir
+ */
+import { spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { asPullbackError, PullbackError } from '../core/errors.js';
+import { gateCommandLine } from '../core/gate/run.js';
+import { lookupAccount } from '../core/system/accounts.js';
+import { parseHelperArgv, parseHostPrivateKey } from '../core/system/helper-args.js';
+import {
+  cleanStaleSystemOneShotDirs,
+  ensureSystemRuntimeBase,
+  ONESHOT_PREFIX,
+  removeOneShotDir,
+} from '../core/system/oneshot-dirs.js';
+import {
+  APP_CLI_SCRIPT,
+  IONICE,
+  LISTENER_SCRIPT,
+  NICE,
+  READ_CAPABILITY,
+  READER_USER,
+  RSYNC_COPY,
+  SETPRIV,
+} from '../core/system/paths.js';
+import { killTree } from '../core/system/proc.js';
+import type { OneShotSpec } from '../core/ssh/oneshot.js';
+
+const STDIN_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 30_000;
+const KEY_END = '-----END OPENSSH PRIVATE KEY-----';
+
+function fail(err: unknown): never {
+  const error = asPullbackError(err, 'HELPER_FAILED');
+  process.stderr.write(`${error.toLine()}\n`);
+  process.exit(error.code === 'BAD_ARGS' ? 2 : 1);
+}
+
+/** H arrives first on stdin; the rest of stdin stays open as the client's "still here". */
+function readHostKey(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(
+      () => finish(new PullbackError('BAD_ARGS', 'helper: no host key on stdin')),
+      STDIN_TIMEOUT_MS,
+    );
+    const finish = (result: string | Error) => {
+      clearTimeout(timer);
+      process.stdin.off('data', onData).off('end', onEnd);
+      if (typeof result === 'string') resolve(result);
+      else reject(result);
+    };
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const end = text.indexOf(KEY_END);
+      if (end >= 0 && text.length > end + KEY_END.length) finish(text);
+      else if (text.length > 8192)
+        finish(new PullbackError('BAD_ARGS', 'helper: the host key on stdin is too long'));
+    };
+    const onEnd = () =>
+      finish(new PullbackError('BAD_ARGS', 'helper: stdin closed before a whole host key arrived'));
+    process.stdin.on('data', onData).on('end', onEnd);
+  });
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0)
+    throw new PullbackError(
+      'HELPER_FAILED',
+      'the helper must run as root (through pkexec or sudo)',
+    );
+  const request = parseHelperArgv(process.argv.slice(2));
+  const hostPrivateKey = parseHostPrivateKey(await readHostKey());
+  const reader = lookupAccount(READER_USER);
+  if (!reader || reader.uid === 0)
+    throw new PullbackError(
+      'HELPER_FAILED',
+      'system mode is not installed: run sudo pullback system install',
+    );
+
+  const base = ensureSystemRuntimeBase();
+  cleanStaleSystemOneShotDirs(base);
+  // root makes the run dir; the listener (as the reader) makes the sshd dir inside it
+  const runDir = mkdtempSync(join(base, `${ONESHOT_PREFIX}${process.pid}-`));
+  const specPath = join(runDir, 'spec.json');
+  const spec: OneShotSpec = {
+    dir: join(runDir, 'sshd'),
+    bindAddress: request.bindAddress,
+    port: request.port ?? 0,
+    allowFrom: request.allowFrom,
+    user: READER_USER,
+    clientPublicKey: request.clientPublicKey,
+    hostPrivateKey,
+    gateCommand: gateCommandLine(process.execPath, APP_CLI_SCRIPT, request.sources, RSYNC_COPY),
+    deadlineMs: request.deadlineSeconds * 1000,
+  };
+  writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600, flag: 'wx' });
+  chownSync(specPath, reader.uid, reader.gid);
+  chownSync(runDir, reader.uid, reader.gid);
+
+  // securebits noroot + a one-capability bounding set: even a setuid-root program run below gains nothing else
+  const child = spawn(
+    SETPRIV,
+    [
+      `--reuid=${reader.uid}`,
+      `--regid=${reader.gid}`,
+      '--clear-groups',
+      `--inh-caps=-all,+${READ_CAPABILITY.slice(4)}`,
+      '--ambient-caps=-all',
+      `--bounding-set=-all,+${READ_CAPABILITY.slice(4)}`,
+      '--securebits=+noroot,+noroot_locked',
+      '--pdeathsig=SIGKILL',
+      '--',
+      NICE,
+      '-n',
+      '10',
+      IONICE,
+      '-c3',
+      process.execPath,
+      LISTENER_SCRIPT,
+      specPath,
+    ],
+    {
+      detached: true,
+      cwd: '/',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    },
+  );
+  let ready = false;
+  let stoppedWith: number | undefined;
+  const stop = (why: string, code: number) => {
+    if (stoppedWith !== undefined) return;
+    stoppedWith = code;
+    if (code !== 0) process.stderr.write(`HELPER_FAILED: ${why}\n`);
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+      killTree(child.pid);
+  };
+  const readyTimer = setTimeout(
+    () => stop('the one-shot did not start in time', 1),
+    READY_TIMEOUT_MS,
+  );
+  const deadline = setTimeout(
+    () => stop('the deadline passed: the one-shot was ended', 1),
+    request.deadlineSeconds * 1000,
+  );
+  process.stdin
+    .on('end', () => stop('stdin closed (the client went away)', ready ? 0 : 1))
+    .resume();
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => stop(`got ${signal}`, 1));
+  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    if (ready || !out.includes('\n')) return;
+    let port: unknown;
+    try {
+      port = (JSON.parse(out.slice(0, out.indexOf('\n'))) as { port?: unknown }).port;
+    } catch {
+      // not JSON: refused below
+    }
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+      return stop('the listener reported no port', 1);
+    ready = true;
+    clearTimeout(readyTimer);
+    process.stdout.write(`${JSON.stringify({ port, user: READER_USER })}\n`);
+  });
+  child.on('error', (err) => stop(`cannot start ${SETPRIV}: ${err.message}`, 1));
+  child.on('close', (code) => {
+    clearTimeout(readyTimer);
+    clearTimeout(deadline);
+    removeOneShotDir(runDir);
+    process.exit(stoppedWith ?? (ready && code === 0 ? 0 : 1));
+  });
+}
+
+main().catch(fail);

@@ -1,0 +1,36 @@
+/**
+ * The one-shot listener of system mode. The helper starts it through setpriv as pullback-reader
+ * (never root, no effective capability), with the path of the spec it wrote. It starts the
+ * one-shot sshd, says its port on stdout as one JSON line, and exits when the one-shot is over.
+ */
+import { readFileSync, unlinkSync } from 'node:fs';
+import { asPullbackError, PullbackError } from '../core/errors.js';
+import { startOneShotSshd, type OneShotSpec } from '../core/ssh/oneshot.js';
+
+async function main(): Promise<number> {
+  if (process.getuid?.() === 0)
+    throw new PullbackError('HELPER_FAILED', 'the one-shot listener must not run as root');
+  const specPath = process.argv[2];
+  if (!specPath || process.argv.length !== 3)
+    throw new PullbackError('BAD_ARGS', 'usage: oneshot-listener.js SPEC_FILE');
+  const spec = JSON.parse(readFileSync(specPath, 'utf8')) as OneShotSpec;
+  unlinkSync(specPath); // it holds H; startOneShotSshd keeps its own 0600 copy for sshd
+  const oneShot = await startOneShotSshd(spec);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    process.on(signal, () => void oneShot.kill(`got ${signal}`));
+  process.stdout.write(`${JSON.stringify({ port: oneShot.port })}\n`);
+  const outcome = await oneShot.done;
+  if (outcome.reason === 'error' || outcome.reason === 'deadline') {
+    process.stderr.write(`HELPER_FAILED: one-shot ended: ${outcome.detail ?? outcome.reason}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${asPullbackError(err, 'HELPER_FAILED').toLine()}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,46 @@
+// The sandboxed preload: exposes the typed API of ./api.ts as `window.pullback`, nothing more.
+// A sandboxed preload can require only 'electron', so everything from ./api.ts is type-only and
+// channel names are derived from method names (the ChannelOf type keeps both sides in step).
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type {
+  AgentEvent,
+  ChannelOf,
+  InvokeArgs,
+  InvokeMethod,
+  InvokeResult,
+  IpcResult,
+  PullbackApi,
+} from './api.js';
+
+async function call<M extends InvokeMethod>(
+  method: M,
+  ...args: InvokeArgs<M>
+): Promise<InvokeResult<M>> {
+  const channel: ChannelOf<M> = `pullback:${method}`;
+  const result = (await ipcRenderer.invoke(channel, ...args)) as IpcResult<InvokeResult<M>>;
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  return result.value;
+}
+
+const api: PullbackApi = {
+  getState: () => call('getState'),
+  getHistory: (host, limit) => call('getHistory', host, limit),
+  backupNow: (host) => call('backupNow', host),
+  cancel: (host) => call('cancel', host),
+  pause: (until) => call('pause', until),
+  getConfig: () => call('getConfig'),
+  saveConfig: (change) => call('saveConfig', change),
+  pairStart: (userAtHost) => call('pairStart', userAtHost),
+  pairConfirm: () => call('pairConfirm'),
+  pairCheck: () => call('pairCheck'),
+  openWindow: (name) => call('openWindow', name),
+  onEvent(listener) {
+    const handler = (_event: IpcRendererEvent, payload: AgentEvent) => listener(payload);
+    ipcRenderer.on('pullback:event', handler);
+    return () => {
+      ipcRenderer.removeListener('pullback:event', handler);
+    };
+  },
+};
+
+contextBridge.exposeInMainWorld('pullback', api);

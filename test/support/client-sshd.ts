@@ -1,0 +1,184 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { freePort } from './ports.js';
+import { connect } from 'node:net';
+
+/**
+ * A throwaway OpenSSH sshd standing in for a client's sshd: a real `sshd -D -e` as the current
+ * user, on a random port of `address` (127.0.0.2 by default), with its own host key and
+ * authorized_keys in a temp dir. Unlike the one-shot sshd it serves any number of connections.
+ */
+export interface TestSshd {
+  address: string;
+  port: number;
+  user: string;
+  /** `ssh-ed25519 AAAA…` */
+  hostPublicKey: string;
+  /** a known_hosts line pinning this sshd */
+  knownHostsLine: string;
+  dir: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface TestSshdOptions {
+  address?: string;
+  /** one authorized_keys line (options allowed) */
+  authorizedKeysLine: string;
+  /** an OpenSSH private host key; generated when absent */
+  hostKey?: { private: string; public: string };
+}
+
+export interface TestKeyPair {
+  /** OpenSSH private key */
+  private: string;
+  /** `ssh-ed25519 AAAA… comment` */
+  public: string;
+}
+
+export function generateTestKey(comment = 'pullback-test'): TestKeyPair {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  return { private: pair.private, public: pair.public };
+}
+
+/** Writes a private key 0600 where ssh -i accepts it. */
+export function writePrivateKey(path: string, key: TestKeyPair): string {
+  writeFileSync(path, key.private.endsWith('\n') ? key.private : key.private + '\n', {
+    mode: 0o600,
+  });
+  return path;
+}
+
+function sshdConfig(o: {
+  port: number;
+  address: string;
+  hostKeyFile: string;
+  authorizedKeys: string;
+  user: string;
+}): string {
+  return [
+    `Port ${o.port}`,
+    `ListenAddress ${o.address}`,
+    `HostKey ${o.hostKeyFile}`,
+    `AuthorizedKeysFile ${o.authorizedKeys}`,
+    'PidFile none',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    // as root (CI): keys only, any command (the tests run rsync senders through it)
+    'PermitRootLogin prohibit-password',
+    'StrictModes no',
+    `AllowUsers ${o.user}`,
+    'MaxStartups 64',
+    'LogLevel VERBOSE',
+    '',
+  ].join('\n');
+}
+
+function waitForPort(address: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const sock = connect({ host: address, port });
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        if (Date.now() > deadline)
+          reject(new Error(`${address}:${port} did not open in ${timeoutMs} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function startTestSshd(options: TestSshdOptions): Promise<TestSshd> {
+  const address = options.address ?? '127.0.0.2';
+  const dir = mkdtempSync(join(tmpdir(), 'pullback-client-sshd-'));
+  chmodSync(dir, 0o700);
+  const hostKey = options.hostKey ?? generateTestKey('pullback-test-client-host');
+  const hostKeyFile = writePrivateKey(join(dir, 'host_key'), hostKey);
+  const authorizedKeys = join(dir, 'authorized_keys');
+  writeFileSync(authorizedKeys, options.authorizedKeysLine.trim() + '\n', { mode: 0o600 });
+  const user = userInfo().username;
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const config = join(dir, 'sshd_config');
+  let log = '';
+  let sshd: ChildProcess | undefined;
+  let port = 0;
+  // A free port can be taken by someone else before sshd binds it (tests run in parallel):
+  // wait for sshd's own "Server listening" line, and try another port if it could not bind.
+  for (let attempt = 0; attempt < 5 && !sshd; attempt++) {
+    port = await freePort(address);
+    writeFileSync(config, sshdConfig({ port, address, hostKeyFile, authorizedKeys, user }));
+    log = '';
+    const proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    proc.stderr!.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-200_000);
+    });
+    const listening = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      const onData = () => {
+        if (log.includes(`Server listening on ${address} port ${port}`)) {
+          clearTimeout(timer);
+          proc.stderr!.off('data', onData);
+          proc.off('exit', onExit);
+          resolve(true);
+        }
+      };
+      const onExit = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      proc.stderr!.on('data', onData);
+      proc.once('exit', onExit);
+    });
+    if (listening) sshd = proc;
+    else proc.kill('SIGKILL');
+  }
+  if (!sshd) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`test sshd did not start on ${address}: ${log}`);
+  }
+  await waitForPort(address, port);
+  const running = sshd;
+  const hostPublicKey = hostKey.public.split(' ').slice(0, 2).join(' ');
+  return {
+    address,
+    port,
+    user,
+    hostPublicKey,
+    knownHostsLine: `[${address}]:${port} ${hostPublicKey}`,
+    dir,
+    log: () => log,
+    async stop() {
+      if (running.exitCode === null && running.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          running.once('exit', () => resolve());
+          running.kill('SIGTERM');
+        });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * What the backup host holds for one pull from `sshd`: the client key K and a known_hosts file
+ * pinning the sshd's host key, 0600 in `dir`. Returns the `remote` part of buildPullArgv's options.
+ */
+export function pullCredentials(sshd: TestSshd, key: TestKeyPair, dir: string) {
+  const identityFile = writePrivateKey(join(dir, 'client_key'), key);
+  const knownHostsFile = join(dir, 'known_hosts');
+  writeFileSync(knownHostsFile, sshd.knownHostsLine + '\n', { mode: 0o600 });
+  return { user: sshd.user, host: sshd.address, port: sshd.port, identityFile, knownHostsFile };
+}

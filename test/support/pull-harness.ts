@@ -1,0 +1,73 @@
+import { buildPullArgv, type PullArgvOptions } from '../../core/pull/rsync-argv.js';
+import { runPull, type PullOutcome, type RunPullOptions } from '../../core/pull/run-pull.js';
+import type { PullProgress } from '../../core/pull/progress.js';
+import type { ClientRepository } from '../../core/storage/repository.js';
+import type { SnapshotInfo } from '../../core/storage/metadata.js';
+
+export interface BackupOnceOptions {
+  remote: PullArgvOptions['remote'];
+  sources: string[];
+  excludes?: string[];
+  bwlimitKiB?: number;
+  run?: RunPullOptions;
+  /** called once prepareRun has answered (resumed or not) */
+  onPrepared?: (resumed: boolean) => void;
+}
+
+export interface BackupOnceResult {
+  outcome: PullOutcome;
+  /** the new snapshot, when rsync's outcome allowed promotion */
+  info?: SnapshotInfo;
+  progress: PullProgress[];
+  resumed: boolean;
+}
+
+/**
+ * One backup the way `pullback serve` runs it, minus the handoff: lock, prepare, real rsync
+ * over real ssh, promote when rsync says the copy is usable, release.
+ */
+export async function backupOnce(
+  repo: ClientRepository,
+  o: BackupOnceOptions,
+): Promise<BackupOnceResult> {
+  const lock = await repo.acquireLock();
+  try {
+    const run = await repo.prepareRun();
+    o.onPrepared?.(run.resumed);
+    const progress: PullProgress[] = [];
+    const startedAt = new Date();
+    const outcome = await runPull(
+      buildPullArgv({
+        remote: o.remote,
+        sources: o.sources,
+        excludes: o.excludes ?? [],
+        dest: run.dest,
+        linkDest: run.linkDest,
+        inplace: run.inplace,
+        bwlimitKiB: o.bwlimitKiB,
+      }),
+      {
+        ...o.run,
+        onProgress: (p) => {
+          progress.push(p);
+          o.run?.onProgress?.(p);
+        },
+      },
+    );
+    if (outcome.error) return { outcome, progress, resumed: run.resumed };
+    const finishedAt = new Date();
+    const info = await repo.promote({
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      sources: o.sources,
+      excludes: o.excludes ?? [],
+      rsyncExit: outcome.exitCode,
+      warnings: outcome.warnings,
+      stats: outcome.stats,
+    });
+    return { outcome, info, progress, resumed: run.resumed };
+  } finally {
+    await lock.release();
+  }
+}
