@@ -18,5 +18,5 @@ export function formatDuration(seconds: number): string {
   const rest = s % 60;
   if (h > 0) return `${h} h ${m} min`;
   if (m > 0) return `${m} min ${rest} s`;
-  return `${rest} s`;
+  return seconds < 10 ? `${Math.max(0, seconds).toFixed(1)} s` : `${rest} s`;
 }

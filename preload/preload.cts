@@ -4,6 +4,7 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type {
   AgentEvent,
+  EVENT_CHANNEL,
   ChannelOf,
   InvokeArgs,
   InvokeMethod,
@@ -11,6 +12,8 @@ import type {
   IpcResult,
   PullbackApi,
 } from './api.js';
+
+const eventChannel: typeof EVENT_CHANNEL = 'pullback:event';
 
 async function call<M extends InvokeMethod>(
   method: M,
@@ -36,9 +39,9 @@ const api: PullbackApi = {
   openWindow: (name) => call('openWindow', name),
   onEvent(listener) {
     const handler = (_event: IpcRendererEvent, payload: AgentEvent) => listener(payload);
-    ipcRenderer.on('pullback:event', handler);
+    ipcRenderer.on(eventChannel, handler);
     return () => {
-      ipcRenderer.removeListener('pullback:event', handler);
+      ipcRenderer.removeListener(eventChannel, handler);
     };
   },
 };
