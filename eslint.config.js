@@ -44,4 +44,46 @@ export default tseslint.config(
     files: ['core/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', coreBoundary] },
   },
+  {
+    // The pages talk to window.pullback only: types from preload/api.ts, nothing that runs.
+    files: ['renderer/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'electron', 'electron/*', '**/core/**', '**/main/**', '**/cli/**'],
+              message: 'renderer/ never imports Node, Electron, core/ or main/ code.',
+            },
+            {
+              group: ['**/preload/**'],
+              allowTypeImports: true,
+              message: 'renderer/ imports only types from preload/api.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Pure by design (Node tests import them): the tray menu, its texts and the backend.
+    files: [
+      'main/tray-menu.ts',
+      'main/host-summary.ts',
+      'main/notification-text.ts',
+      'main/backend.ts',
+      'main/preferences.ts',
+      'main/pairing-session.ts',
+      'main/tray-actions.ts',
+      'main/autostart.ts',
+      'main/renderer-url.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['electron', 'electron-store'], patterns: ['electron/*'] },
+      ],
+    },
+  },
 );

@@ -14,14 +14,26 @@ import { systemCommand } from './commands/system.js';
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
-  init: { summary: 'create this machine\'s identity key and config', run: initCommand },
+  init: { summary: "create this machine's identity key and config", run: initCommand },
   pair: { summary: 'pair with a backup host (pins its host key)', run: pairCommand },
   backup: { summary: 'back up now to one or all backup hosts', run: backupCommand },
-  snapshots: { summary: 'list this machine\'s snapshots on a backup host (read-only)', run: snapshotsCommand },
-  server: { summary: 'administer a backup host (init, add-client, snapshots, …)', run: serverCommand },
-  system: { summary: 'system mode: install, uninstall or check the privileged helper (root)', run: systemCommand },
+  snapshots: {
+    summary: "list this machine's snapshots on a backup host (read-only)",
+    run: snapshotsCommand,
+  },
+  server: {
+    summary: 'administer a backup host (init, add-client, snapshots, …)',
+    run: serverCommand,
+  },
+  system: {
+    summary: 'system mode: install, uninstall or check the privileged helper (root)',
+    run: systemCommand,
+  },
   doctor: { summary: 'check the programs Pullback needs and their versions', run: doctorCommand },
-  serve: { summary: '(backup host, forced command) answer one client\'s handoff', run: serveCommand },
+  serve: {
+    summary: "(backup host, forced command) answer one client's handoff",
+    run: serveCommand,
+  },
   gate: { summary: '(client, forced command) allow one read-only rsync sender', run: gateCommand },
 };
 
@@ -62,4 +74,3 @@ export async function main(argv: string[]): Promise<number> {
     return exitCodeFor(error.code);
   }
 }
-

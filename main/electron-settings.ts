@@ -1,5 +1,4 @@
 import Store from 'electron-store';
-import type { ClientConfig } from '../core/config/client-schema.js';
 import { parseClientConfig } from '../core/config/client-store.js';
 import { CLIENT_CONFIG_NAME, clientConfigDir } from '../core/config/paths.js';
 import type { SettingsStore } from './settings-store.js';

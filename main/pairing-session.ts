@@ -33,7 +33,10 @@ export function createPairingSession(deps: {
   function identity() {
     let config = deps.settings.read();
     if (config.name === 'this-machine') {
-      const name = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'this-machine';
+      const name =
+        hostname()
+          .replace(/[^A-Za-z0-9._-]/g, '-')
+          .slice(0, 64) || 'this-machine';
       config = { ...config, name };
       deps.settings.write(config);
     }

@@ -83,4 +83,6 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 
 log('building');
 run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.json')], { cwd: root });
+// The tray app: Electron main, sandboxed preload, renderer pages (the UI tests load them).
+run(process.execPath, [join(root, 'scripts', 'build-ui.mjs')], { cwd: root });
 log('ready');

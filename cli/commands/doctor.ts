@@ -1,5 +1,7 @@
 import { parseCommandArgs } from '../args.js';
 import { checkTools } from '../../core/doctor.js';
+import { systemModeChecks, systemModeInstalled } from '../../core/system/status.js';
+import { clientConfigExists, readClientConfig } from '../../core/config/client-store.js';
 
 const HELP = `Usage: pullback doctor [--json]
 
@@ -14,12 +16,19 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const checks = checkTools();
-  if (values.json) console.log(JSON.stringify(checks));
+  const wantsSystem = clientConfigExists() && readClientConfig().mode === 'system';
+  // System mode is checked when it is installed or configured: a lost capability after an rsync upgrade shows here.
+  const system = systemModeInstalled() || wantsSystem ? systemModeChecks() : [];
+  if (values.json) console.log(JSON.stringify({ tools: checks, system }));
   else {
     for (const c of checks) {
       console.log(`${c.ok ? 'ok     ' : 'MISSING'} ${c.name.padEnd(7)} ${c.version ?? ''} ${c.path ?? ''}`.trimEnd());
       if (c.warning) console.log(`WARNING ${c.name}: ${c.warning}`);
     }
+    for (const c of system) {
+      console.log(`${c.ok ? 'ok     ' : 'PROBLEM'} system: ${c.name}: ${c.detail}`);
+      if (!c.ok && c.fix) console.log(`        fix: ${c.fix}`);
+    }
   }
-  return checks.every((c) => c.ok) ? 0 : 1;
+  return checks.every((c) => c.ok) && system.every((c) => c.ok) ? 0 : 1;
 }

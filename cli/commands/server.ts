@@ -3,7 +3,16 @@ import { join, resolve } from 'node:path';
 import { mkdirSync, chmodSync, existsSync, rmSync } from 'node:fs';
 import { parseCommandArgs } from '../args.js';
 import { DEFAULT_SERVER_CONFIG } from '../../core/config/paths.js';
-import { readServerConfig, writeServerConfig, parseServerConfig } from '../../core/config/server-store.js';
+import {
+  readServerConfig,
+  writeServerConfig,
+  parseServerConfig,
+} from '../../core/config/server-store.js';
+import { loadServerConfig, retentionFor } from '../../core/server/server-config.js';
+import { collectServerStatus, knownClients, type ClientStatus } from '../../core/server/status.js';
+import { formatPrometheus } from '../../core/server/prometheus.js';
+import { pruneRepository, type PruneResult } from '../../core/storage/prune.js';
+import { writeFileAtomic } from '../../core/storage/durable-fs.js';
 import {
   addAuthorizedClient,
   listAuthorizedClients,
@@ -12,8 +21,8 @@ import {
 import { pullbackCommand } from '../../core/self-command.js';
 import { openRepository } from '../../core/storage/repository.js';
 import { validateClientName } from '../../core/storage/client-name.js';
-import { PullbackError } from '../../core/errors.js';
-import { formatBytes } from '../../core/format.js';
+import { PullbackError, asPullbackError } from '../../core/errors.js';
+import { formatBytes, formatDuration } from '../../core/format.js';
 
 const HELP = `Usage: pullback server <subcommand> [options]
 
@@ -25,7 +34,13 @@ Administers a backup host. Common options: --config FILE (default ${DEFAULT_SERV
   remove-client NAME [--delete-snapshots]
                      revoke the client's key; its snapshots stay unless asked
   clients            list the clients and their keys
-  snapshots NAME [--json]   list a client's snapshots`;
+  snapshots NAME [--json]   list a client's snapshots
+  prune [NAME] [--dry-run] [--json]
+                     apply retention to one client or all (what the pullback-prune timer runs)
+  status [--json] [--prometheus FILE|-] [--no-size] [--authorized-keys FILE]
+                     per client: last success and its age, last result, duration, snapshot
+                     count, size; --prometheus writes node_exporter's textfile format
+                     (atomically; "-" for stdout)`;
 
 const common = { config: { type: 'string' as const } };
 
@@ -34,12 +49,21 @@ function authorizedKeysDefault(): string {
 }
 
 async function init(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { ...common, storage: { type: 'string' }, backend: { type: 'string' } }, { command: 'server init' });
+  const { values } = parseCommandArgs(
+    argv,
+    { ...common, storage: { type: 'string' }, backend: { type: 'string' } },
+    { command: 'server init' },
+  );
   if (values.help) return help();
-  if (!values.storage) throw new PullbackError('BAD_ARGS', 'server init: --storage DIR is required');
+  if (!values.storage)
+    throw new PullbackError('BAD_ARGS', 'server init: --storage DIR is required');
   const file = values.config ?? DEFAULT_SERVER_CONFIG;
   const existing = existsSync(file) ? readServerConfig(file) : undefined;
-  const config = parseServerConfig({ ...existing, storage: resolve(values.storage), ...(values.backend ? { backend: values.backend } : {}) });
+  const config = parseServerConfig({
+    ...existing,
+    storage: resolve(values.storage),
+    ...(values.backend ? { backend: values.backend } : {}),
+  });
   mkdirSync(config.storage, { recursive: true, mode: 0o700 });
   chmodSync(config.storage, 0o700);
   writeServerConfig(file, config);
@@ -56,11 +80,17 @@ async function addClient(argv: string[]): Promise<number> {
   if (values.help) return help();
   const name = positionals[0]!;
   validateClientName(name);
-  if (!values.key) throw new PullbackError('BAD_ARGS', "server add-client: --key 'ssh-ed25519 …' is required");
+  if (!values.key)
+    throw new PullbackError('BAD_ARGS', "server add-client: --key 'ssh-ed25519 …' is required");
   const configFile = resolve(values.config ?? DEFAULT_SERVER_CONFIG);
-  readServerConfig(configFile); // the forced command must point at a valid config
+  loadServerConfig(configFile); // the forced command must point at a valid config
   const file = values['authorized-keys'] ?? authorizedKeysDefault();
-  const { changed } = addAuthorizedClient(file, name, values.key, pullbackCommand('serve', '--client', name, '--config', configFile));
+  const { changed } = addAuthorizedClient(
+    file,
+    name,
+    values.key,
+    pullbackCommand('serve', '--client', name, '--config', configFile),
+  );
   console.log(`${changed ? 'added' : 'already present:'} client ${name} in ${file}`);
   return 0;
 }
@@ -86,21 +116,113 @@ async function removeClient(argv: string[]): Promise<number> {
 }
 
 async function clients(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { ...common, 'authorized-keys': { type: 'string' } }, { command: 'server clients' });
+  const { values } = parseCommandArgs(
+    argv,
+    { ...common, 'authorized-keys': { type: 'string' } },
+    { command: 'server clients' },
+  );
   if (values.help) return help();
-  for (const c of listAuthorizedClients(values['authorized-keys'] ?? authorizedKeysDefault())) console.log(`${c.name}  ${c.publicKey}`);
+  for (const c of listAuthorizedClients(values['authorized-keys'] ?? authorizedKeysDefault()))
+    console.log(`${c.name}  ${c.publicKey}`);
   return 0;
 }
 
 async function snapshots(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { ...common, json: { type: 'boolean' } }, { command: 'server snapshots', positionals: 1 });
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { ...common, json: { type: 'boolean' } },
+    { command: 'server snapshots', positionals: 1 },
+  );
   if (values.help) return help();
-  const config = readServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
+  const config = loadServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
   const repo = openRepository(config.storage, positionals[0]!, { backend: config.backend });
   const list = await repo.listSnapshots();
   if (values.json) console.log(JSON.stringify(list.map(({ path, meta }) => ({ path, ...meta }))));
-  else for (const s of list) console.log(`${s.id}  ${s.path}  ${s.meta.stats.files ?? '?'} files  ${formatBytes(s.meta.stats.totalBytes ?? 0)}`);
+  else
+    for (const s of list)
+      console.log(
+        `${s.id}  ${s.path}  ${s.meta.stats.files ?? '?'} files  ${formatBytes(s.meta.stats.totalBytes ?? 0)}`,
+      );
   return 0;
+}
+
+async function prune(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { ...common, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+    { command: 'server prune', positionals: [0, 1] },
+  );
+  if (values.help) return help();
+  const config = loadServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
+  const names =
+    positionals[0] !== undefined ? [validateClientName(positionals[0])] : knownClients(config);
+  const results: PruneResult[] = [];
+  let failed = 0;
+  for (const name of names) {
+    const repo = openRepository(config.storage, name, { backend: config.backend });
+    try {
+      const result = await pruneRepository(repo, retentionFor(config, name), {
+        dryRun: values['dry-run'] ?? false,
+      });
+      results.push(result);
+      if (!values.json) {
+        const verb = result.dryRun ? 'would remove' : 'removed';
+        console.log(
+          `${name}: ${verb} ${result.removed.length}, keeps ${result.kept.length}${result.removed.length ? ` (${result.removed.join(', ')})` : ''}`,
+        );
+      }
+    } catch (err) {
+      // One client's trouble (a backup holding its lock: BUSY) does not stop the others.
+      failed++;
+      console.error(`${name}: ${asPullbackError(err).toLine()}`);
+    }
+  }
+  if (values.json) console.log(JSON.stringify(results));
+  return failed ? 1 : 0;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    {
+      ...common,
+      json: { type: 'boolean' },
+      prometheus: { type: 'string' },
+      'no-size': { type: 'boolean' },
+      'authorized-keys': { type: 'string' },
+    },
+    { command: 'server status' },
+  );
+  if (values.help) return help();
+  const config = loadServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
+  const keys = values['authorized-keys'] ?? authorizedKeysDefault();
+  const result = await collectServerStatus(config, {
+    sizes: !values['no-size'],
+    ...(existsSync(keys) ? { authorizedKeys: keys } : {}),
+  });
+  if (values.prometheus === '-') process.stdout.write(formatPrometheus(result));
+  else if (values.prometheus !== undefined) {
+    // Atomic: node_exporter must never read half a file. Its collector reads *.prom only,
+    // and the temp name does not end in .prom.
+    await writeFileAtomic(resolve(values.prometheus), formatPrometheus(result), 0o644);
+  }
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else if (values.prometheus === undefined)
+    for (const c of result.clients) console.log(statusLine(c));
+  return 0;
+}
+
+function statusLine(c: ClientStatus): string {
+  const success =
+    c.lastSuccessAgeSeconds !== undefined
+      ? `last success ${formatDuration(c.lastSuccessAgeSeconds)} ago`
+      : 'never backed up';
+  const last =
+    c.lastResult === 'failed'
+      ? `, last run FAILED (${c.lastError?.code}: ${c.lastError?.message})`
+      : '';
+  const size = c.sizeBytes !== undefined ? `, ${formatBytes(c.sizeBytes)}` : '';
+  return `${c.client}: ${c.running ? 'running, ' : ''}${success}${last}, ${c.snapshots} snapshots${size}${c.incomplete ? ', an interrupted run waits to resume' : ''}`;
 }
 
 function help(): number {
@@ -114,12 +236,18 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   'remove-client': removeClient,
   clients,
   snapshots,
+  prune,
+  status,
 };
 
 export async function serverCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h') return help();
   const run = SUBCOMMANDS[sub];
-  if (!run) throw new PullbackError('BAD_ARGS', `server: unknown subcommand "${sub}" (see pullback server --help)`);
+  if (!run)
+    throw new PullbackError(
+      'BAD_ARGS',
+      `server: unknown subcommand "${sub}" (see pullback server --help)`,
+    );
   return run(rest);
 }

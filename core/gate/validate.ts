@@ -175,7 +175,11 @@ function checkPath(path: string, allowedRoots: readonly string[]): string {
   let real: string;
   try {
     real = realpathSync(body);
-  } catch {
+  } catch (err) {
+    // System mode: the gate runs without effective capabilities and may not see into the
+    // source's parents. Then only an allowed tree itself is served, exactly as configured
+    // (the root helper checked those trees, symlinks included, before it dropped privileges).
+    if (isPermissionError(err) && allowedRoots.includes(body)) return path;
     refuse(`path ${JSON.stringify(path)} does not exist or cannot be resolved`);
   }
   if (allowedRoots.some((root) => isInside(real, root))) return path;
@@ -194,10 +198,18 @@ export function resolveAllowedRoots(allow: readonly string[]): string[] {
     if (!isAbsolute(entry)) refuse(`allowed tree ${JSON.stringify(entry)} is not an absolute path`);
     try {
       return realpathSync(entry);
-    } catch {
+    } catch (err) {
+      // Unresolvable for lack of permission (system mode): kept as written, exact match only.
+      const trimmed = entry.length > 1 ? entry.replace(/\/$/, '') : entry;
+      const normalised = trimmed.split('/').slice(1).every((s) => s !== '' && s !== '.' && s !== '..');
+      if (isPermissionError(err) && normalised) return trimmed;
       refuse(`allowed tree ${JSON.stringify(entry)} does not exist`);
     }
   });
+}
+
+function isPermissionError(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'EACCES';
 }
 
 /**

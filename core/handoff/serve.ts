@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { PullbackError, asPullbackError } from '../errors.js';
-import { readServerConfig } from '../config/server-store.js';
+import { loadServerConfig, retentionFor } from '../server/server-config.js';
 import type { ServerConfig } from '../config/server-schema.js';
 import { zodToPullbackError } from '../config/zod-error.js';
 import { PULLBACK_VERSION } from '../version.js';
@@ -20,6 +20,12 @@ import { openRepository, type ClientRepository } from '../storage/repository.js'
 import { validateClientName } from '../storage/client-name.js';
 import { buildPullArgv } from '../pull/rsync-argv.js';
 import { runPull } from '../pull/run-pull.js';
+import type { Lock } from '../storage/lock.js';
+import { pruneRepository } from '../storage/prune.js';
+import { acquireRunSlot } from '../server/parallel-slots.js';
+import { writeLastRun } from '../server/last-run.js';
+import { killOrphanedReceivers } from '../server/orphaned-receivers.js';
+import { discardIncomplete } from '../server/discard-incomplete.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
 import { defaultRuntimeBase, cleanStaleOneShotDirs } from '../ssh/oneshot.js';
 
@@ -61,7 +67,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     const parsed = requestSchema.safeParse(json);
     if (!parsed.success) throw zodToPullbackError('BAD_REQUEST', 'request', parsed.error);
     const request = parsed.data;
-    const config = readServerConfig(options.configFile);
+    const config = loadServerConfig(options.configFile);
     const repo = openRepository(config.storage, options.client, { backend: config.backend });
     if (request.type === 'hello') {
       const snapshots = await repo.listSnapshots();
@@ -79,7 +85,15 @@ export async function serve(options: ServeOptions): Promise<number> {
       send({ v: PROTOCOL_VERSION, type: 'snapshots', snapshots: await summarise(repo) });
       return 0;
     }
-    await serveBackup(request, { repo, config, connection, client: options.client, input: options.input, send });
+    await serveBackup(request, {
+      repo,
+      config,
+      connection,
+      client: options.client,
+      input: options.input,
+      send,
+      log: options.log ?? (() => {}),
+    });
     return 0;
   } catch (err) {
     const error = asPullbackError(err);
@@ -109,6 +123,7 @@ interface BackupContext {
   client: string;
   input: Readable;
   send: (message: HandoffResponse) => void;
+  log: (line: string) => void;
 }
 
 /** Writes K and H's known_hosts line into a fresh 0700 directory; removed after the run (S9). */
@@ -121,20 +136,36 @@ function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionIn
   chmodSync(dir, 0o700);
   writeFileSync(join(dir, 'pid'), String(process.pid));
   const identityFile = join(dir, 'key');
-  writeFileSync(identityFile, request.privateKey.endsWith('\n') ? request.privateKey : request.privateKey + '\n', {
-    mode: 0o600,
-  });
+  writeFileSync(
+    identityFile,
+    request.privateKey.endsWith('\n') ? request.privateKey : request.privateKey + '\n',
+    {
+      mode: 0o600,
+    },
+  );
   const knownHostsFile = join(dir, 'known_hosts');
-  writeFileSync(knownHostsFile, knownHostsLine(connection.clientAddress, request.port, request.hostKey) + '\n', {
-    mode: 0o600,
-  });
+  writeFileSync(
+    knownHostsFile,
+    knownHostsLine(connection.clientAddress, request.port, request.hostKey) + '\n',
+    {
+      mode: 0o600,
+    },
+  );
   return { dir, identityFile, knownHostsFile };
 }
 
+/**
+ * One backup: the client's lock (a second run of the same client is BUSY at once), then one of
+ * the host's maxParallel run slots (BUSY with a retry hint beyond it), the pull into
+ * .incomplete, promotion, and retention. Every run that got the lock is recorded in
+ * .last-run.json, failed ones too, for `pullback server status`.
+ */
 async function serveBackup(request: BackupRequest, ctx: BackupContext): Promise<void> {
   const { repo, config, connection, send } = ctx;
   const lock = await repo.acquireLock();
-  const secrets = writeOneTimeSecrets(request, connection);
+  const startedAt = new Date();
+  let slot: Lock | undefined;
+  let secrets: ReturnType<typeof writeOneTimeSecrets> | undefined;
   const abort = new AbortController();
   // The client closing the handoff (cancel, crash, link cut) stops the pull.
   const onGone = () => abort.abort();
@@ -142,9 +173,18 @@ async function serveBackup(request: BackupRequest, ctx: BackupContext): Promise<
   ctx.input.once('close', onGone);
   ctx.input.resume();
   try {
-    const startedAt = new Date();
+    slot = await acquireRunSlot(config.storage, config.maxParallel);
+    secrets = writeOneTimeSecrets(request, connection);
+    // A receiver left running by a serve killed with SIGKILL must not write alongside ours.
+    const orphans = await killOrphanedReceivers(join(repo.dir, '.incomplete') + '/');
+    if (orphans.length) ctx.log(`killed orphaned rsync receiver(s) ${orphans.join(', ')}`);
     const run = await repo.prepareRun();
-    send({ v: PROTOCOL_VERSION, type: 'accepted', resumed: run.resumed, connectTo: connection.clientAddress });
+    send({
+      v: PROTOCOL_VERSION,
+      type: 'accepted',
+      resumed: run.resumed,
+      connectTo: connection.clientAddress,
+    });
     const limits = [request.options.bwlimitKiB, config.clients[ctx.client]?.bwlimitKiB].filter(
       (n): n is number => typeof n === 'number' && n > 0,
     );
@@ -185,10 +225,11 @@ async function serveBackup(request: BackupRequest, ctx: BackupContext): Promise<
     });
     if (outcome.error) throw outcome.error;
     const finishedAt = new Date();
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
     const info = await repo.promote({
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
-      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      durationMs,
       sources: request.sources,
       excludes: request.excludes,
       rsyncExit: outcome.exitCode,
@@ -196,17 +237,66 @@ async function serveBackup(request: BackupRequest, ctx: BackupContext): Promise<
       stats: outcome.stats,
       clientVersion: request.clientVersion,
     });
+    await recordRun(ctx, { result: 'success', startedAt, finishedAt, snapshot: info.id });
     send({
       v: PROTOCOL_VERSION,
       type: 'done',
       snapshot: info.id,
-      stats: { ...outcome.stats, durationMs: finishedAt.getTime() - startedAt.getTime() },
+      stats: { ...outcome.stats, durationMs },
       warnings: outcome.warnings,
     });
+    // Retention after each success, still under the lock. Its failure does not undo the
+    // backup: it is logged, and the next run or the prune timer tries again.
+    try {
+      const pruned = await pruneRepository(repo, retentionFor(config, ctx.client), {
+        lockHeld: true,
+      });
+      if (pruned.removed.length) ctx.log(`retention removed ${pruned.removed.join(', ')}`);
+    } catch (err) {
+      ctx.log(`retention failed: ${asPullbackError(err).toLine()}`);
+    }
+  } catch (err) {
+    const error = asPullbackError(err);
+    if (error.code === 'NO_SPACE') {
+      try {
+        if (await discardIncomplete(repo)) ctx.log('removed .incomplete to free the space it took');
+      } catch (cleanupError) {
+        ctx.log(`could not remove .incomplete: ${asPullbackError(cleanupError).toLine()}`);
+      }
+    }
+    // BUSY for want of a slot is no run of this client: only real runs are recorded.
+    if (slot) await recordRun(ctx, { result: 'failed', startedAt, finishedAt: new Date(), error });
+    throw error;
   } finally {
     ctx.input.off('end', onGone);
     ctx.input.off('close', onGone);
-    rmSync(secrets.dir, { recursive: true, force: true });
+    if (secrets) rmSync(secrets.dir, { recursive: true, force: true });
+    await slot?.release();
     await lock.release();
+  }
+}
+
+async function recordRun(
+  ctx: BackupContext,
+  run: {
+    result: 'success' | 'failed';
+    startedAt: Date;
+    finishedAt: Date;
+    snapshot?: string;
+    error?: PullbackError;
+  },
+): Promise<void> {
+  try {
+    await writeLastRun(ctx.repo.dir, {
+      result: run.result,
+      startedAt: run.startedAt.toISOString(),
+      finishedAt: run.finishedAt.toISOString(),
+      durationMs: Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime()),
+      ...(run.snapshot ? { snapshot: run.snapshot } : {}),
+      ...(run.error ? { code: run.error.code, message: run.error.message } : {}),
+    });
+  } catch (err) {
+    // A full disk may refuse even this small file; the run's own outcome matters more.
+    ctx.log(`could not record the run: ${asPullbackError(err).toLine()}`);
   }
 }

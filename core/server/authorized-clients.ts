@@ -16,7 +16,11 @@ export interface AuthorizedClient {
   publicKey: string;
 }
 
-export function renderClientEntry(name: string, publicKey: string, serveArgv: readonly string[]): string {
+export function renderClientEntry(
+  name: string,
+  publicKey: string,
+  serveArgv: readonly string[],
+): string {
   validateClientName(name);
   const key = parsePublicKey(publicKey);
   return `restrict,command="${forcedCommandLine(serveArgv)}" ${key.type} ${key.base64} ${MARK}${name}`;
@@ -33,7 +37,9 @@ function keyBlob(line: string): string | undefined {
 
 function readLines(file: string): string[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
 }
 
 function writeLinesAtomically(file: string, lines: string[]): void {

@@ -1,6 +1,8 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { PullbackError } from '../errors.js';
 import type { SnapshotInfo } from './metadata.js';
+import { btrfsBackend, isOnBtrfsSync } from './btrfs-backend.js';
+
+export { btrfsBackend };
 
 /**
  * How snapshots are made on disk. The repository (repository.ts) owns the layout, the lock, the
@@ -44,28 +46,9 @@ export const hardlinkBackend: SnapshotBackend = {
   },
 };
 
-/**
- * btrfs (next issue): snapshot the previous subvolume into .incomplete, rsync --inplace into it,
- * make it read-only when sealing, `btrfs subvolume delete` to remove.
- */
-export const btrfsBackend: SnapshotBackend = {
-  name: 'btrfs',
-  createIncomplete: () => Promise.reject(btrfsNotYet()),
-  rsyncTarget: () => {
-    throw btrfsNotYet();
-  },
-  seal: () => Promise.reject(btrfsNotYet()),
-  remove: () => Promise.reject(btrfsNotYet()),
-};
-
-function btrfsNotYet(): PullbackError {
-  return new PullbackError(
-    'BAD_CONFIG',
-    'the btrfs backend is not available yet; set "backend": "hardlink"',
-  );
-}
-
-/** `auto` picks hardlink until btrfs detection lands with the btrfs backend. */
-export function selectBackend(name: 'auto' | BackendName): SnapshotBackend {
+/** `auto`: btrfs when `root` is on a btrfs filesystem, hardlink otherwise (or without a root). */
+export function selectBackend(name: 'auto' | BackendName, root?: string): SnapshotBackend {
+  if (name === 'auto')
+    return root !== undefined && isOnBtrfsSync(root) ? btrfsBackend : hardlinkBackend;
   return name === 'btrfs' ? btrfsBackend : hardlinkBackend;
 }

@@ -13,6 +13,7 @@ import {
 } from './metadata.js';
 import { acquireLock, processStartTime, type Lock } from './lock.js';
 import { fsyncPath, replaceSymlinkAtomic, writeFileAtomic } from './durable-fs.js';
+import { pauseForTest } from './test-pause.js';
 import { selectBackend, type BackendName, type SnapshotBackend } from './backend.js';
 
 /**
@@ -79,7 +80,7 @@ export function openRepository(
   options: RepositoryOptions,
 ): ClientRepository {
   validateClientName(client);
-  return new Repository(resolve(root), client, selectBackend(options.backend));
+  return new Repository(resolve(root), client, selectBackend(options.backend, root));
 }
 
 class Repository implements ClientRepository {
@@ -183,6 +184,7 @@ class Repository implements ClientRepository {
       JSON.stringify(meta, null, 2) + '\n',
       0o644,
     );
+    await pauseForTest('promote:after-json');
     await this.impl.seal(this.incomplete, path);
     await fsyncPath(this.snapshotsDir);
     await fsyncPath(this.dir);

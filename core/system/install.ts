@@ -23,6 +23,7 @@ import {
   POLKIT_POLICY_PATH,
   READER_HOME,
   READER_USER,
+  RUNTIME_PARENT,
   SETCAP,
   SETPRIV,
   SUDO_GROUP,
@@ -176,6 +177,11 @@ export function uninstallSystemMode(): string[] {
     done.push(`removed ${SYSTEM_PREFIX}`);
   }
   if (existsSync(SYSTEM_RUNTIME_BASE)) rmdirSync(SYSTEM_RUNTIME_BASE);
+  try {
+    rmdirSync(RUNTIME_PARENT); // only when empty: user-mode runs as root may use it too
+  } catch {
+    // not empty, or already gone
+  }
   if (lookupAccount(READER_USER)) {
     runTool('userdel', [READER_USER], 'HELPER_FAILED');
     done.push(`removed account ${READER_USER}`);

@@ -21,7 +21,7 @@ const { exitCodeFor } = await import(${JSON.stringify(exitCodesModule)});
 try { process.exitCode = await agentCommand(process.argv.slice(1)); }
 catch (err) { const e = asPullbackError(err); console.error(e.toLine()); process.exitCode = exitCodeFor(e.code); }
 `;
-const nodeArgs = (args: string[]) => ['--input-type=module', '-e', RUNNER, ...args];
+const nodeArgs = (args: string[]) => ['--input-type=module', '-e', RUNNER, '--', ...args];
 
 let host: BackupHost;
 before(async () => {

@@ -120,17 +120,23 @@ export async function startBackupHost(options: BackupHostOptions = {}): Promise<
   const startSshd = async () => {
     const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', sshdConfig];
     const [cmd, ...args] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...argv] : argv;
-    sshd = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    sshd.stderr!.on('data', (d: Buffer) => {
-      log = (log + d.toString()).slice(-200_000);
+    const proc = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    sshd = proc;
+    // Ready means *this* sshd says it listens: a port probe could reach somebody else's.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`backup host sshd not ready in 10 s: ${log}`)), 10_000);
+      proc.stderr!.on('data', (d: Buffer) => {
+        log = (log + d.toString()).slice(-200_000);
+        if (log.includes(`Server listening on ${address} port ${port}`)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`backup host sshd exited (${code}): ${log}`));
+      });
     });
-    const proc = sshd;
-    const exited = new Promise<never>((_, reject) =>
-      proc.once('exit', (code) => reject(new Error(`backup host sshd exited (${code}): ${log}`))),
-    );
-    exited.catch(() => {});
-    if (!options.netns) await Promise.race([waitForPort(address, port), exited]);
-    else await new Promise((r) => setTimeout(r, 300));
   };
   const stopSshd = async () => {
     const proc = sshd;

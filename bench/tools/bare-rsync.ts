@@ -1,0 +1,66 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildPullArgv } from '../../core/pull/rsync-argv.js';
+import { runPull } from '../../core/pull/run-pull.js';
+import { startPeerLogin, type PeerLogin } from '../peer-login.js';
+import { RepositorySize } from './repository-size.js';
+import type { BenchTool } from './types.js';
+
+/**
+ * The physical floor of the approach: the backup host's rsync pulls from a plain sshd on the
+ * client address with exactly Pullback's flags (buildPullArgv) and --link-dest to the previous
+ * snapshot, with no handoff, no one-shot sshd, no gate and no promotion.
+ */
+export class BareRsyncTool implements BenchTool {
+  readonly id = 'rsync';
+  readonly label = 'bare rsync (same flags, --link-dest)';
+  private login: PeerLogin | undefined;
+  private repo = '';
+  private snapshots = 0;
+  private readonly size = new RepositorySize(() => this.repo);
+
+  constructor(private readonly o: { source: string; work: string }) {}
+
+  async setup(): Promise<string | undefined> {
+    this.login = await startPeerLogin(this.o.work, 'rsync-client', '127.0.0.2', '127.0.0.3');
+    return undefined;
+  }
+
+  async freshRepository(run: number): Promise<void> {
+    if (this.repo) rmSync(this.repo, { recursive: true, force: true });
+    this.repo = join(this.o.work, `rsync-repo-r${run}`);
+    this.snapshots = 0;
+    mkdirSync(this.repo, { recursive: true });
+    await this.size.reset();
+  }
+
+  async backup(onProgress: (detail: string) => void): Promise<void> {
+    const previous = this.snapshots > 0 ? join(this.repo, `snap-${this.snapshots}`) : undefined;
+    this.snapshots++;
+    const argv = buildPullArgv({
+      remote: this.login!.remote,
+      sources: [this.o.source],
+      excludes: [],
+      dest: join(this.repo, `snap-${this.snapshots}`) + '/',
+      ...(previous ? { linkDest: previous } : {}),
+    });
+    const outcome = await runPull(argv, {
+      onProgress: (p) => onProgress(`${p.percent.toFixed(0)} %`),
+    });
+    if (outcome.error) throw outcome.error;
+  }
+
+  measureAdded(): Promise<number> {
+    return this.size.added();
+  }
+
+  async teardown(): Promise<void> {
+    if (this.repo) rmSync(this.repo, { recursive: true, force: true });
+    await this.login?.sshd.stop();
+  }
+
+  /** The peer login, for timing a bare pull of the handoff-overhead tree. */
+  peer(): PeerLogin | undefined {
+    return this.login;
+  }
+}

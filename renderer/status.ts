@@ -1,0 +1,167 @@
+import type { AgentState, HistoryEntry, HostStatus } from '../preload/api.js';
+import { pullback } from './bridge.js';
+import { byId, part } from './dom.js';
+import {
+  errorText,
+  formatBytes,
+  formatDateTime,
+  formatDuration,
+  formatWhen,
+  phaseBadge,
+} from './format.js';
+
+/** The status window: one card per backup host, then the recent history. */
+
+const hostsList = byId<HTMLUListElement>('hosts');
+const template = byId<HTMLTemplateElement>('host-card');
+const pageError = byId('page-error');
+const hostErrors = new Map<string, string>();
+
+function showPageError(err: unknown | undefined) {
+  pageError.hidden = err === undefined;
+  pageError.textContent = err === undefined ? '' : errorText(err);
+}
+
+function cardFor(host: string): HTMLLIElement {
+  const existing = hostsList.querySelector<HTMLLIElement>(`li[data-host="${CSS.escape(host)}"]`);
+  if (existing) return existing;
+  const card = (template.content.firstElementChild as HTMLLIElement).cloneNode(
+    true,
+  ) as HTMLLIElement;
+  card.dataset.host = host;
+  const title = part(card, '.host-name');
+  title.id = `host-${host}`;
+  card.setAttribute('aria-labelledby', title.id);
+  part<HTMLButtonElement>(card, '.backup-now').addEventListener('click', () => act(host, 'backup'));
+  part<HTMLButtonElement>(card, '.cancel').addEventListener('click', () => act(host, 'cancel'));
+  hostsList.append(card);
+  return card;
+}
+
+async function act(host: string, what: 'backup' | 'cancel') {
+  hostErrors.delete(host);
+  try {
+    if (what === 'backup') await pullback.backupNow(host);
+    else await pullback.cancel(host);
+  } catch (err) {
+    hostErrors.set(host, errorText(err));
+  }
+  render(await pullback.getState());
+}
+
+function detailOf(h: HostStatus): string {
+  if (h.phase === 'running' && h.progress?.stage !== 'transferring') return 'Connecting…';
+  if (h.phase === 'running') return `Backing up to ${h.address}`;
+  if (h.waitingFor) return `Waiting: ${h.waitingFor}.`;
+  if (h.retryAt) return `Trying again ${formatWhen(h.retryAt)}.`;
+  return h.address;
+}
+
+function progressText(h: HostStatus): string {
+  const p = h.progress;
+  if (!p || p.stage !== 'transferring') return 'Starting…';
+  const parts = [`${Math.floor(p.percent)} %`, `${formatBytes(p.bytes)} copied`];
+  if (p.bytesPerSecond > 0) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
+  if (p.etaSeconds !== null) parts.push(`about ${formatDuration(p.etaSeconds)} left`);
+  return parts.join(' · ');
+}
+
+function renderHost(h: HostStatus) {
+  const card = cardFor(h.host);
+  card.dataset.phase = h.phase;
+  part(card, '.host-name').textContent = h.host;
+  const badge = part(card, '.phase');
+  const { text, tone } = phaseBadge(h);
+  badge.textContent = text;
+  badge.dataset.tone = tone;
+  part(card, '.detail').textContent = detailOf(h);
+  const running = h.phase === 'running';
+  part(card, '.progress-box').hidden = !running;
+  const bar = part<HTMLProgressElement>(card, 'progress');
+  bar.value = h.progress?.percent ?? 0;
+  bar.setAttribute('aria-label', `Backup to ${h.host}`);
+  part(card, '.progress-text').textContent = running ? progressText(h) : '';
+  part(card, '.last').textContent = formatWhen(h.lastSuccess);
+  part(card, '.next').textContent = running ? 'now' : formatWhen(h.nextDue);
+  const error = part(card, '.host-error');
+  const message =
+    hostErrors.get(h.host) ??
+    (h.lastError && h.phase === 'failed' ? `${h.lastError.message} ${h.lastError.hint}` : '');
+  error.hidden = message === '';
+  error.textContent = message;
+  part<HTMLButtonElement>(card, '.backup-now').disabled = running;
+  part(card, '.cancel').hidden = !running;
+}
+
+let lastFinished = '';
+
+function render(state: AgentState) {
+  byId('unpaired').hidden = !state.needsPairing;
+  byId('paused').hidden = !state.pausedUntil;
+  if (state.pausedUntil) {
+    byId('paused-text').textContent = state.pausedUntil.startsWith('9999')
+      ? 'Automatic backups are paused until you resume them.'
+      : `Automatic backups are paused until ${formatWhen(state.pausedUntil)}.`;
+  }
+  const names = new Set(state.hosts.map((h) => h.host));
+  for (const card of hostsList.querySelectorAll<HTMLLIElement>('li[data-host]')) {
+    if (!names.has(card.dataset.host ?? '')) card.remove();
+  }
+  state.hosts.forEach(renderHost);
+  // History changes only when a run ends; reload it then.
+  const finished = state.hosts.map((h) => `${h.lastAttempt}/${h.phase}`).join();
+  if (finished !== lastFinished) {
+    lastFinished = finished;
+    void loadHistory();
+  }
+}
+
+// The headings again, for the stacked layout of narrow windows (and 200 % zoom).
+const HISTORY_COLUMNS = ['Finished', 'Host', 'Result', 'Files', 'Size', 'Took'];
+
+function historyRow(e: HistoryEntry): HTMLTableRowElement {
+  const row = document.createElement('tr');
+  const cells = [
+    formatDateTime(e.finishedAt),
+    e.host,
+    e.result === 'success' ? 'Backed up' : e.result === 'failed' ? 'Failed' : 'Cancelled',
+    e.files === undefined ? '–' : e.files.toLocaleString(),
+    e.totalBytes === undefined ? '–' : formatBytes(e.totalBytes),
+    formatDuration(e.durationMs / 1000),
+  ];
+  cells.forEach((text, i) => {
+    const td = document.createElement('td');
+    td.textContent = text;
+    td.dataset.label = HISTORY_COLUMNS[i];
+    if (i === 2) {
+      td.className = `result-${e.result}`;
+      if (e.error) td.title = e.error.message;
+    }
+    if (i >= 3) td.classList.add('num');
+    row.append(td);
+  });
+  return row;
+}
+
+async function loadHistory() {
+  const entries = await pullback.getHistory(undefined, 10);
+  const table = byId<HTMLTableElement>('history');
+  table.tBodies[0]!.replaceChildren(...entries.map(historyRow));
+  table.hidden = entries.length === 0;
+  byId('history-empty').hidden = entries.length > 0;
+}
+
+byId('open-preferences').addEventListener('click', () => void pullback.openWindow('preferences'));
+byId('open-pairing').addEventListener('click', () => void pullback.openWindow('pairing'));
+byId('resume').addEventListener('click', () => void pullback.pause(null));
+
+pullback.onEvent((event) => {
+  if (event.type === 'state') render(event.state);
+});
+pullback.getState().then(
+  (state) => {
+    render(state);
+    document.body.dataset.ready = 'true';
+  },
+  (err) => showPageError(err),
+);
