@@ -131,6 +131,8 @@ class AgentImpl implements Agent {
   private timer?: ReturnType<typeof setInterval>;
   private watcher?: NetworkWatcher;
   private started = false;
+  /** start() was refused for a broken config: a reload that fixes it starts the agent */
+  private startRequested = false;
   private stopped = false;
   private lastPublished = '';
   private lastProgressPublish = 0;
@@ -163,6 +165,7 @@ class AgentImpl implements Agent {
 
   async start(): Promise<void> {
     if (this.started) return;
+    this.startRequested = true;
     if (this.configError) throw this.configError;
     this.started = true;
     this.stopped = false;
@@ -282,7 +285,8 @@ class AgentImpl implements Agent {
     }
     this.syncHosts();
     this.publish();
-    if (this.started && !this.stopped) await this.evaluateAll(false);
+    if (this.startRequested && !this.started && !this.stopped) await this.start();
+    else if (this.started && !this.stopped) await this.evaluateAll(false);
   }
 
   async checkNow(): Promise<void> {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pullbackCommand } from '../../core/self-command.js';
+import { pullbackCommand, PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
 
 // System mode: the gate runs as the reader account without effective capabilities, so it may
 // not see into a source's parents. It then serves exactly the allowed tree, nothing below it.
@@ -20,7 +20,7 @@ function gateAsNobody(allow: string, path: string) {
 
 test('S3: behind an unreadable parent the gate serves exactly the allowed tree and refuses paths below it', (t) => {
   if (!isRoot) return t.skip('needs root: makes a root-only 0700 parent and runs the gate as nobody');
-  const script = pullbackCommand()[1]!;
+  const script = PULLBACK_CLI_SCRIPT;
   const readable = spawnSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', '--', 'test', '-r', script]);
   if (readable.status !== 0) return t.skip(`nobody cannot read this checkout (${script}): clone it somewhere world-readable to run this test`);
   const parent = mkdtempSync(join(tmpdir(), 'pullback-hidden-'));

@@ -177,7 +177,7 @@ test('a config changed on disk (by the CLI) reaches a running agent at its next 
   await agent.stop();
 });
 
-test('a broken config file stops the agent from starting with BAD_CONFIG', async () => {
+test('a broken config file stops the agent from starting with BAD_CONFIG, until a reload finds it fixed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pullback-agent-unit-'));
   mkdirSync(join(dir, 'c'));
   writeFileSync(join(dir, 'c', 'config.json'), '{"hosts": 3}');
@@ -188,6 +188,11 @@ test('a broken config file stops the agent from starting with BAD_CONFIG', async
   };
   const { agent } = agentFor(env);
   await assert.rejects(agent.start(), { code: 'BAD_CONFIG' });
+  // Fixed in Preferences: the reload starts the agent that the broken file kept from starting.
+  writeFileSync(join(dir, 'c', 'config.json'), '{}');
+  await agent.reload();
+  assert.equal(agent.getState().needsPairing, true);
+  await agent.stop();
 });
 
 test('the state directory keeps status.json once the agent has seen a host', async () => {
