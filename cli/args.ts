@@ -11,7 +11,9 @@ export function parseCommandArgs<T extends Options>(
 ) {
   const config = {
     args: argv,
-    options: { ...options, help: { type: 'boolean', short: 'h' } } as T & { help: { type: 'boolean'; short: 'h' } },
+    options: { ...options, help: { type: 'boolean', short: 'h' } } as T & {
+      help: { type: 'boolean'; short: 'h' };
+    },
     strict: true as const,
     allowPositionals: true as const,
   };
@@ -19,10 +21,16 @@ export function parseCommandArgs<T extends Options>(
   try {
     parsed = parseArgs(config);
   } catch (err) {
-    throw new PullbackError('BAD_ARGS', `${command}: ${(err as Error).message.split('\n')[0]} (see --help)`);
+    throw new PullbackError(
+      'BAD_ARGS',
+      `${command}: ${(err as Error).message.split('\n')[0]} (see --help)`,
+    );
   }
   const [min, max] = Array.isArray(positionals) ? positionals : [positionals, positionals];
-  if (!(parsed.values as { help?: boolean }).help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
+  if (
+    !(parsed.values as { help?: boolean }).help &&
+    (parsed.positionals.length < min || parsed.positionals.length > max)
+  ) {
     throw new PullbackError(
       'BAD_ARGS',
       `${command}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length} (see --help)`,
@@ -31,10 +39,18 @@ export function parseCommandArgs<T extends Options>(
   return parsed;
 }
 
-export function parseIntegerOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+export function parseIntegerOption(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new PullbackError('BAD_ARGS', `${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+    throw new PullbackError(
+      'BAD_ARGS',
+      `${name} must be a whole number from ${min} to ${max}, got "${value}"`,
+    );
   }
   return Number(value);
 }

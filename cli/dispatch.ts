@@ -10,6 +10,7 @@ import { serveCommand } from './commands/serve.js';
 import { gateCommand } from './commands/gate.js';
 import { doctorCommand } from './commands/doctor.js';
 import { systemCommand } from './commands/system.js';
+import { agentCommand } from './commands/agent.js';
 
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
@@ -28,6 +29,10 @@ const COMMANDS: Record<string, Command> = {
   system: {
     summary: 'system mode: install, uninstall or check the privileged helper (root)',
     run: systemCommand,
+  },
+  agent: {
+    summary: "run automatic backups headless (the tray's controller, one log line per event)",
+    run: agentCommand,
   },
   doctor: { summary: 'check the programs Pullback needs and their versions', run: doctorCommand },
   serve: {

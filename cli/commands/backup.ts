@@ -19,7 +19,11 @@ going), 4 unreachable, 5 trust (host key changed, key not accepted), 6 no space 
 host, 7 cancelled.`;
 
 export async function backupCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { host: { type: 'string' }, json: { type: 'boolean' } }, { command: 'backup' });
+  const { values } = parseCommandArgs(
+    argv,
+    { host: { type: 'string' }, json: { type: 'boolean' } },
+    { command: 'backup' },
+  );
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -28,8 +32,13 @@ export async function backupCommand(argv: string[]): Promise<number> {
   const config = readClientConfig();
   const identity = readIdentityKey();
   const hosts = values.host ? config.hosts.filter((h) => h.name === values.host) : config.hosts;
-  if (config.hosts.length === 0) throw new PullbackError('NOT_PAIRED', 'no backup host paired yet; run "pullback pair USER@HOST"');
-  if (hosts.length === 0) throw new PullbackError('BAD_ARGS', `no paired backup host is called "${values.host}"`);
+  if (config.hosts.length === 0)
+    throw new PullbackError(
+      'NOT_PAIRED',
+      'no backup host paired yet; run "pullback pair USER@HOST"',
+    );
+  if (hosts.length === 0)
+    throw new PullbackError('BAD_ARGS', `no paired backup host is called "${values.host}"`);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -62,7 +71,15 @@ export async function backupCommand(argv: string[]): Promise<number> {
       } catch (err) {
         if (tty) process.stderr.write('\r\x1b[K');
         const error = asPullbackError(err);
-        if (json) console.log(JSON.stringify({ type: 'error', host: host.name, code: error.code, message: error.message }));
+        if (json)
+          console.log(
+            JSON.stringify({
+              type: 'error',
+              host: host.name,
+              code: error.code,
+              message: error.message,
+            }),
+          );
         console.error(`${host.name}: ${error.toLine()}`);
         worst = worst || exitCodeFor(error.code);
       }

@@ -22,7 +22,9 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify({ tools: checks, system }));
   else {
     for (const c of checks) {
-      console.log(`${c.ok ? 'ok     ' : 'MISSING'} ${c.name.padEnd(7)} ${c.version ?? ''} ${c.path ?? ''}`.trimEnd());
+      console.log(
+        `${c.ok ? 'ok     ' : 'MISSING'} ${c.name.padEnd(7)} ${c.version ?? ''} ${c.path ?? ''}`.trimEnd(),
+      );
       if (c.warning) console.log(`WARNING ${c.name}: ${c.warning}`);
     }
     for (const c of system) {

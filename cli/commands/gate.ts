@@ -14,12 +14,20 @@ inside the --allow trees; runs rsync under nice and ionice -c3.
 export async function gateCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     argv,
-    { allow: { type: 'string', multiple: true }, check: { type: 'boolean' }, rsync: { type: 'string' } },
+    {
+      allow: { type: 'string', multiple: true },
+      check: { type: 'boolean' },
+      rsync: { type: 'string' },
+    },
     { command: 'gate' },
   );
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  return runGate({ allow: values.allow ?? [], check: values.check ?? false, rsyncPath: values.rsync });
+  return runGate({
+    allow: values.allow ?? [],
+    check: values.check ?? false,
+    rsyncPath: values.rsync,
+  });
 }

@@ -2,7 +2,11 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { ensureIdentityKey } from '../../core/config/identity.js';
-import { readClientConfig, writeClientConfig, parseClientConfig } from '../../core/config/client-store.js';
+import {
+  readClientConfig,
+  writeClientConfig,
+  parseClientConfig,
+} from '../../core/config/client-store.js';
 import { clientConfigFile } from '../../core/config/paths.js';
 import { PullbackError } from '../../core/errors.js';
 
@@ -31,11 +35,16 @@ export async function initCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.mode !== undefined && values.mode !== 'user' && values.mode !== 'system') {
-    throw new PullbackError('BAD_ARGS', `init: --mode must be "user" or "system", got "${values.mode}"`);
+    throw new PullbackError(
+      'BAD_ARGS',
+      `init: --mode must be "user" or "system", got "${values.mode}"`,
+    );
   }
   const current = readClientConfig();
   const name = values.name ?? (current.name === 'this-machine' ? hostname() : current.name);
-  const sources = values.source?.map((s) => resolve(s)) ?? (current.sources.length ? current.sources : [process.env.HOME ?? '/']);
+  const sources =
+    values.source?.map((s) => resolve(s)) ??
+    (current.sources.length ? current.sources : [process.env.HOME ?? '/']);
   // Validate everything before writing anything.
   const next = parseClientConfig({
     ...current,

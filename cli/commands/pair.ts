@@ -50,16 +50,26 @@ export async function pairCommand(argv: string[]): Promise<number> {
   const target = parseUserAtHost(positionals[0]!);
   const identity = readIdentityKey();
   const config = readClientConfig();
-  const hostKey = await fetchHostKey({ ...target, localAddress: values['local-address'] }, identity.privateKey);
+  const hostKey = await fetchHostKey(
+    { ...target, localAddress: values['local-address'] },
+    identity.privateKey,
+  );
   const shown = fingerprint(hostKey);
   console.log(`backup host ${target.address} has host key ${shown}`);
   if (values.fingerprint) {
     if (values.fingerprint !== shown) {
-      throw new PullbackError('HOST_KEY_MISMATCH', `expected ${values.fingerprint}, the backup host shows ${shown}; not pairing`);
+      throw new PullbackError(
+        'HOST_KEY_MISMATCH',
+        `expected ${values.fingerprint}, the backup host shows ${shown}; not pairing`,
+      );
     }
   } else if (!values.yes) {
-    if (!process.stdin.isTTY) throw new PullbackError('BAD_ARGS', 'pair: not a terminal; pass --fingerprint SHA256:… or --yes');
-    if (!(await confirm('Does this match the backup host\'s key? [y/N] '))) {
+    if (!process.stdin.isTTY)
+      throw new PullbackError(
+        'BAD_ARGS',
+        'pair: not a terminal; pass --fingerprint SHA256:… or --yes',
+      );
+    if (!(await confirm("Does this match the backup host's key? [y/N] "))) {
       console.error('not paired');
       return 1;
     }
@@ -74,18 +84,27 @@ export async function pairCommand(argv: string[]): Promise<number> {
   });
   if (!parsed.success) throw zodToPullbackError('BAD_ARGS', 'pair', parsed.error);
   const host: HostConfig = parsed.data;
-  updateClientConfig((c) => ({ ...c, hosts: [...c.hosts.filter((h) => h.name !== host.name), host] }));
-  console.log(`pinned; now run this on the backup host (as ${target.user}):\n\n  ${serverAddClientLine(config.name, identity.publicKey)}\n`);
+  updateClientConfig((c) => ({
+    ...c,
+    hosts: [...c.hosts.filter((h) => h.name !== host.name), host],
+  }));
+  console.log(
+    `pinned; now run this on the backup host (as ${target.user}):\n\n  ${serverAddClientLine(config.name, identity.publicKey)}\n`,
+  );
   const deadline = Date.now() + waitSeconds * 1000;
   for (;;) {
     try {
       const welcome = await helloBackupHost(host, identity.privateKey);
-      console.log(`paired: the backup host knows us as "${welcome.client}" (${welcome.snapshots} snapshots so far)`);
+      console.log(
+        `paired: the backup host knows us as "${welcome.client}" (${welcome.snapshots} snapshots so far)`,
+      );
       return 0;
     } catch (err) {
       if (!(err instanceof PullbackError) || err.code !== 'AUTH_FAILED' || Date.now() >= deadline) {
         if (err instanceof PullbackError && err.code === 'AUTH_FAILED') {
-          console.log('the backup host does not accept us yet; after running the line above, check with "pullback pair --wait 60 …" or just run "pullback backup"');
+          console.log(
+            'the backup host does not accept us yet; after running the line above, check with "pullback pair --wait 60 …" or just run "pullback backup"',
+          );
           return 0;
         }
         throw err;

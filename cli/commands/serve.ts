@@ -13,7 +13,11 @@ The client is NAME, whatever the request says. Not for interactive use.
   --config FILE   server config (default ${DEFAULT_SERVER_CONFIG})`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { client: { type: 'string' }, config: { type: 'string' } }, { command: 'serve' });
+  const { values } = parseCommandArgs(
+    argv,
+    { client: { type: 'string' }, config: { type: 'string' } },
+    { command: 'serve' },
+  );
   if (values.help) {
     console.log(HELP);
     return 0;

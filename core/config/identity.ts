@@ -16,7 +16,8 @@ export interface IdentityKey {
 
 export function readIdentityKey(env: NodeJS.ProcessEnv = process.env): IdentityKey {
   const file = identityKeyFile(env);
-  if (!existsSync(file)) throw new PullbackError('NOT_PAIRED', `no identity key at ${file}; run "pullback init" first`);
+  if (!existsSync(file))
+    throw new PullbackError('NOT_PAIRED', `no identity key at ${file}; run "pullback init" first`);
   if ((statSync(file).mode & 0o077) !== 0) {
     throw new PullbackError('BAD_CONFIG', `${file} is readable by others; run "chmod 600 ${file}"`);
   }
@@ -27,7 +28,10 @@ export function readIdentityKey(env: NodeJS.ProcessEnv = process.env): IdentityK
   };
 }
 
-export function ensureIdentityKey(name: string, env: NodeJS.ProcessEnv = process.env): IdentityKey & { created: boolean } {
+export function ensureIdentityKey(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): IdentityKey & { created: boolean } {
   const file = identityKeyFile(env);
   if (existsSync(file)) return { ...readIdentityKey(env), created: false };
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -201,7 +201,10 @@ export function resolveAllowedRoots(allow: readonly string[]): string[] {
     } catch (err) {
       // Unresolvable for lack of permission (system mode): kept as written, exact match only.
       const trimmed = entry.length > 1 ? entry.replace(/\/$/, '') : entry;
-      const normalised = trimmed.split('/').slice(1).every((s) => s !== '' && s !== '.' && s !== '..');
+      const normalised = trimmed
+        .split('/')
+        .slice(1)
+        .every((s) => s !== '' && s !== '.' && s !== '..');
       if (isPermissionError(err) && normalised) return trimmed;
       refuse(`allowed tree ${JSON.stringify(entry)} does not exist`);
     }

@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { PullbackError } from '../errors.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
-import { cleanStaleOneShotDirs, defaultRuntimeBase, makeOneShotDir, startOneShotSshd } from '../ssh/oneshot.js';
+import {
+  cleanStaleOneShotDirs,
+  defaultRuntimeBase,
+  makeOneShotDir,
+  startOneShotSshd,
+} from '../ssh/oneshot.js';
 import { pullbackCommand } from '../self-command.js';
 import type { OneShotLauncher } from './oneshot-launcher.js';
 
@@ -10,13 +15,18 @@ import type { OneShotLauncher } from './oneshot-launcher.js';
 export const launchUserOneShot: OneShotLauncher = async (request) => {
   for (const source of request.sources) {
     if (!existsSync(source)) {
-      throw new PullbackError('BAD_CONFIG', `source ${source} does not exist (unmounted disk?); fix the sources or mount it`);
+      throw new PullbackError(
+        'BAD_CONFIG',
+        `source ${source} does not exist (unmounted disk?); fix the sources or mount it`,
+      );
     }
   }
   const base = defaultRuntimeBase();
   cleanStaleOneShotDirs(base);
   const user = userInfo().username;
-  const gateCommand = forcedCommandLine(pullbackCommand('gate', ...request.sources.flatMap((s) => ['--allow', s])));
+  const gateCommand = forcedCommandLine(
+    pullbackCommand('gate', ...request.sources.flatMap((s) => ['--allow', s])),
+  );
   const oneShot = await startOneShotSshd({
     dir: makeOneShotDir(base),
     bindAddress: request.bindAddress,

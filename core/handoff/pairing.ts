@@ -24,17 +24,23 @@ export async function fetchHostKey(
   }
   if (!shown) throw new PullbackError('PROTOCOL', `${target.address} presented no host key`);
   if (!shown.startsWith('ssh-ed25519 ')) {
-    throw new PullbackError('PROTOCOL', `${target.address} has no ed25519 host key (Pullback pins ed25519 keys only)`);
+    throw new PullbackError(
+      'PROTOCOL',
+      `${target.address} has no ed25519 host key (Pullback pins ed25519 keys only)`,
+    );
   }
   return shown;
 }
 
 /** `user@host:port` → parts, with clear errors. */
 export function parseUserAtHost(value: string): { user: string; address: string; port: number } {
-  const m = /^([a-z_][a-z0-9_-]{0,31})@(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(value);
+  const m = /^([a-z_][a-z0-9_-]{0,31})@(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(
+    value,
+  );
   if (!m) throw new PullbackError('BAD_ARGS', `expected USER@HOST[:PORT], got "${value}"`);
   const port = m[3] ? Number(m[3]) : 22;
-  if (port < 1 || port > 65535) throw new PullbackError('BAD_ARGS', `port must be 1..65535, got ${port}`);
+  if (port < 1 || port > 65535)
+    throw new PullbackError('BAD_ARGS', `port must be 1..65535, got ${port}`);
   return { user: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port };
 }
 

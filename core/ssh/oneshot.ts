@@ -146,9 +146,8 @@ function ownerStamp(): string {
   return `${process.pid} ${readProcessInfo(process.pid)?.startTime ?? ''}`.trim() + '\n';
 }
 
-/** Creates spec.dir 0700 (it must not exist yet) and writes the secrets and config into it. */
+/** Writes the secrets and the config into the freshly created spec.dir, checking it is ours. */
 function prepareDirectory(spec: Required<OneShotSpec>, expiresAt: Date): string {
-  mkdirSync(spec.dir, { mode: 0o700 });
   chmodSync(spec.dir, 0o700);
   const st = lstatSync(spec.dir);
   if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) {
@@ -224,6 +223,13 @@ function sameAddress(a: string | undefined, b: string): boolean {
 export async function startOneShotSshd(input: OneShotSpec): Promise<OneShot> {
   const spec = validateSpec(input);
   const startedAt = Date.now();
+  try {
+    mkdirSync(spec.dir, { mode: 0o700 }); // fails if it exists: never reuse or adopt a directory
+  } catch (err) {
+    throw new PullbackError('INTERNAL', `cannot create ${spec.dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   let configFile: string;
   try {
     configFile = prepareDirectory(spec, new Date(startedAt + spec.deadlineMs));

@@ -16,7 +16,7 @@ function freshEnv() {
   return { dir, env: { PULLBACK_CONFIG_DIR: join(dir, 'config'), PULLBACK_STATE_DIR: join(dir, 'state') } };
 }
 
-const COMMANDS = ['init', 'pair', 'backup', 'snapshots', 'server', 'doctor', 'serve', 'gate'];
+const COMMANDS = ['init', 'pair', 'backup', 'snapshots', 'server', 'system', 'agent', 'doctor', 'serve', 'gate'];
 
 test('pullback --help lists every command', () => {
   const r = pullback(['--help']);

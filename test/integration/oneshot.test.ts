@@ -18,6 +18,7 @@ import { generateKeyPair, type KeyPair } from '../../core/ssh/keys.js';
 import { knownHostsLine } from '../../core/ssh/hostkey-pin.js';
 import {
   cleanStaleOneShotDirs,
+  defaultRuntimeBase,
   makeOneShotDir,
   startOneShotSshd,
   type OneShot,
@@ -459,7 +460,9 @@ test('the one-shot tree is killed at its deadline', async (t) => {
     }
     return sleeper !== undefined;
   });
-  const sshdPids = [...seen.keys()].filter((pid) => readProcessInfo(pid)?.ppid === process.pid);
+  const sshdPids = [...seen.keys()].filter(
+    (pid) => readProcessInfo(pid)?.ppid === process.pid && /sshd/.test(cmdline(pid)),
+  );
   assert.equal(sshdPids.length, 1, 'one sshd child');
   assert.notEqual(
     readProcessInfo(sleeper!)?.pgid,
@@ -501,4 +504,34 @@ test('a bad spec is refused before anything is written', async () => {
     await assert.rejects(startOneShotSshd({ ...spec, ...bad }), { code: 'BAD_REQUEST' });
   }
   assert.equal(existsSync(dir), false);
+});
+
+test('an existing directory is never adopted, nor removed', async () => {
+  const dir = makeOneShotDir(base);
+  mkdirSync(dir, { mode: 0o700 });
+  writeFileSync(join(dir, 'precious'), 'x');
+  await assert.rejects(
+    startOneShotSshd({
+      dir,
+      bindAddress: CLIENT_IP,
+      port: 0,
+      allowFrom: BACKUP_HOST_IP,
+      user: userInfo().username,
+      clientPublicKey: clientKey.publicKey,
+      hostPrivateKey: hostKey.privateKey,
+      gateCommand: gateScript,
+      deadlineMs: 1000,
+    }),
+    /EEXIST/,
+  );
+  assert.deepEqual(readdirSync(dir), ['precious']);
+});
+
+test('one-shot directories live under PULLBACK_STATE_DIR, else XDG_RUNTIME_DIR, else the state dir', () => {
+  assert.equal(defaultRuntimeBase({ PULLBACK_STATE_DIR: '/s', XDG_RUNTIME_DIR: work }), '/s/run');
+  assert.equal(defaultRuntimeBase({ XDG_RUNTIME_DIR: work }), join(work, 'pullback'));
+  assert.equal(
+    defaultRuntimeBase({ XDG_RUNTIME_DIR: '/nonexistent-runtime', XDG_STATE_HOME: '/st' }),
+    '/st/pullback/run',
+  );
 });

@@ -1,15 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:net';
 import { addAuthorizedClient } from '../../core/server/authorized-clients.js';
 import { writeServerConfig, parseServerConfig } from '../../core/config/server-store.js';
 import { writeClientConfig, parseClientConfig } from '../../core/config/client-store.js';
 import type { ClientConfig } from '../../core/config/client-schema.js';
 import { pullbackCommand } from '../../core/self-command.js';
 import { generateKeyPair } from '../../core/ssh/keys.js';
-import { freePort } from './ports.js';
+import { startSshdDaemon, type SshdDaemon } from './sshd-daemon.js';
 
 /**
  * A throwaway backup host on loopback: a real OpenSSH sshd on 127.0.0.3 (by default), running
@@ -52,25 +50,6 @@ function generateHostKey(dir: string): string {
   return pair.publicKey.split(' ').slice(0, 2).join(' ');
 }
 
-export function waitForPort(address: string, port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const sock = connect({ host: address, port });
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve();
-      });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > deadline) reject(new Error(`${address}:${port} did not open in ${timeoutMs} ms`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
-
 export async function startBackupHost(options: BackupHostOptions = {}): Promise<BackupHost> {
   const address = options.address ?? '127.0.0.3';
   const dir = mkdtempSync(join(tmpdir(), 'pullback-backup-host-'));
@@ -90,12 +69,9 @@ export async function startBackupHost(options: BackupHostOptions = {}): Promise<
   const authorizedKeys = join(dir, 'authorized_keys');
   writeFileSync(authorizedKeys, '', { mode: 0o600 });
   let hostKey = generateHostKey(dir);
-  const port = await freePort(address);
   const user = userInfo().username;
-  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const sshdConfig = join(dir, 'sshd_config');
-  writeFileSync(
-    sshdConfig,
+  const render = (port: number) =>
     [
       `Port ${port}`,
       `ListenAddress ${address}`,
@@ -113,44 +89,33 @@ export async function startBackupHost(options: BackupHostOptions = {}): Promise<
       'LogLevel VERBOSE',
       'Subsystem sftp internal-sftp',
       '',
-    ].join('\n'),
-  );
-  let sshd: ChildProcess | undefined;
-  let log = '';
+    ].join('\n');
+  let sshd: SshdDaemon | undefined;
+  let port = 0;
+  let lastLog = '';
   const startSshd = async () => {
-    const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', sshdConfig];
-    const [cmd, ...args] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...argv] : argv;
-    const proc = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    sshd = proc;
-    // Ready means *this* sshd says it listens: a port probe could reach somebody else's.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`backup host sshd not ready in 10 s: ${log}`)), 10_000);
-      proc.stderr!.on('data', (d: Buffer) => {
-        log = (log + d.toString()).slice(-200_000);
-        if (log.includes(`Server listening on ${address} port ${port}`)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`backup host sshd exited (${code}): ${log}`));
-      });
+    sshd = await startSshdDaemon({
+      address,
+      configFile: sshdConfig,
+      render,
+      port: port || undefined,
+      netns: options.netns,
     });
+    port = sshd.port;
   };
   const stopSshd = async () => {
-    const proc = sshd;
+    const running = sshd;
     sshd = undefined;
-    if (!proc || proc.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    });
+    if (!running) return;
+    lastLog = running.log();
+    await running.stop();
   };
   await startSshd();
   return {
     address,
-    port,
+    get port() {
+      return port;
+    },
     user,
     get hostKey() {
       return hostKey;
@@ -160,7 +125,12 @@ export async function startBackupHost(options: BackupHostOptions = {}): Promise<
     configFile,
     authorizedKeys,
     addClient(name, publicKey) {
-      addAuthorizedClient(authorizedKeys, name, publicKey, pullbackCommand('serve', '--client', name, '--config', configFile));
+      addAuthorizedClient(
+        authorizedKeys,
+        name,
+        publicKey,
+        pullbackCommand('serve', '--client', name, '--config', configFile),
+      );
     },
     stopSshd,
     startSshd,
@@ -169,7 +139,7 @@ export async function startBackupHost(options: BackupHostOptions = {}): Promise<
       hostKey = generateHostKey(dir);
       await startSshd();
     },
-    sshdLog: () => log,
+    sshdLog: () => sshd?.log() ?? lastLog,
     async stop() {
       await stopSshd();
       rmSync(dir, { recursive: true, force: true });
@@ -189,7 +159,14 @@ export interface TestClient {
 /** A paired client: its own config and state dirs, identity key, the host pinned and authorized. */
 export async function makeTestClient(
   host: BackupHost,
-  options: { sources: string[]; name?: string; excludes?: string[]; hostName?: string; localAddress?: string; extra?: Partial<ClientConfig> },
+  options: {
+    sources: string[];
+    name?: string;
+    excludes?: string[];
+    hostName?: string;
+    localAddress?: string;
+    extra?: Partial<ClientConfig>;
+  },
 ): Promise<TestClient> {
   const name = options.name ?? `client-${Math.random().toString(36).slice(2, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), `pullback-client-${name}-`));
@@ -201,7 +178,9 @@ export async function makeTestClient(
   mkdirSync(env.PULLBACK_CONFIG_DIR!, { recursive: true, mode: 0o700 });
   const pair = generateKeyPair(`pullback-${name}`);
   writeFileSync(join(env.PULLBACK_CONFIG_DIR!, 'id_ed25519'), pair.privateKey, { mode: 0o600 });
-  writeFileSync(join(env.PULLBACK_CONFIG_DIR!, 'id_ed25519.pub'), pair.publicKey + '\n', { mode: 0o644 });
+  writeFileSync(join(env.PULLBACK_CONFIG_DIR!, 'id_ed25519.pub'), pair.publicKey + '\n', {
+    mode: 0o644,
+  });
   const config = parseClientConfig({
     name,
     sources: options.sources,
@@ -222,4 +201,3 @@ export async function makeTestClient(
   host.addClient(name, pair.publicKey);
   return { env, identityKey: pair.privateKey, publicKey: pair.publicKey, config, name, dir };
 }
-

@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { freePort } from './ports.js';
-import { connect } from 'node:net';
+import { startSshdDaemon, type SshdDaemon } from './sshd-daemon.js';
 
 /**
  * A throwaway OpenSSH sshd standing in for a client's sshd: a real `sshd -D -e` as the current
@@ -79,26 +77,6 @@ function sshdConfig(o: {
   ].join('\n');
 }
 
-function waitForPort(address: string, port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const sock = connect({ host: address, port });
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve();
-      });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > deadline)
-          reject(new Error(`${address}:${port} did not open in ${timeoutMs} ms`));
-        else setTimeout(attempt, 50);
-      });
-    };
-    attempt();
-  });
-}
-
 export async function startTestSshd(options: TestSshdOptions): Promise<TestSshd> {
   const address = options.address ?? '127.0.0.2';
   const dir = mkdtempSync(join(tmpdir(), 'pullback-client-sshd-'));
@@ -108,49 +86,19 @@ export async function startTestSshd(options: TestSshdOptions): Promise<TestSshd>
   const authorizedKeys = join(dir, 'authorized_keys');
   writeFileSync(authorizedKeys, options.authorizedKeysLine.trim() + '\n', { mode: 0o600 });
   const user = userInfo().username;
-  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const config = join(dir, 'sshd_config');
-  let log = '';
-  let sshd: ChildProcess | undefined;
-  let port = 0;
-  // A free port can be taken by someone else before sshd binds it (tests run in parallel):
-  // wait for sshd's own "Server listening" line, and try another port if it could not bind.
-  for (let attempt = 0; attempt < 5 && !sshd; attempt++) {
-    port = await freePort(address);
-    writeFileSync(config, sshdConfig({ port, address, hostKeyFile, authorizedKeys, user }));
-    log = '';
-    const proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+  let daemon: SshdDaemon;
+  try {
+    daemon = await startSshdDaemon({
+      address,
+      configFile: config,
+      render: (port) => sshdConfig({ port, address, hostKeyFile, authorizedKeys, user }),
     });
-    proc.stderr!.on('data', (d: Buffer) => {
-      log = (log + d.toString()).slice(-200_000);
-    });
-    const listening = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 10_000);
-      const onData = () => {
-        if (log.includes(`Server listening on ${address} port ${port}`)) {
-          clearTimeout(timer);
-          proc.stderr!.off('data', onData);
-          proc.off('exit', onExit);
-          resolve(true);
-        }
-      };
-      const onExit = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      proc.stderr!.on('data', onData);
-      proc.once('exit', onExit);
-    });
-    if (listening) sshd = proc;
-    else proc.kill('SIGKILL');
-  }
-  if (!sshd) {
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`test sshd did not start on ${address}: ${log}`);
+    throw err;
   }
-  await waitForPort(address, port);
-  const running = sshd;
+  const port = daemon.port;
   const hostPublicKey = hostKey.public.split(' ').slice(0, 2).join(' ');
   return {
     address,
@@ -159,14 +107,9 @@ export async function startTestSshd(options: TestSshdOptions): Promise<TestSshd>
     hostPublicKey,
     knownHostsLine: `[${address}]:${port} ${hostPublicKey}`,
     dir,
-    log: () => log,
+    log: daemon.log,
     async stop() {
-      if (running.exitCode === null && running.signalCode === null) {
-        await new Promise<void>((resolve) => {
-          running.once('exit', () => resolve());
-          running.kill('SIGTERM');
-        });
-      }
+      await daemon.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

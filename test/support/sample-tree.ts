@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, linkSync, symlinkSync, chmodSync, openSync, ftruncateSync, writeSync, closeSync } from 'node:fs';
+import {
+  mkdirSync,
+  writeFileSync,
+  linkSync,
+  symlinkSync,
+  chmodSync,
+  openSync,
+  ftruncateSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 function run(cmd: string, args: string[]): void {
@@ -30,7 +40,14 @@ export function makeHostileTree(root: string): void {
   writeFileSync(join(root, 'name with spaces.txt'), 'spaces\n');
   writeFileSync(join(root, 'name\nwith newline.txt'), 'newline\n');
   writeFileSync(join(root, '-leading-dash.txt'), 'dash\n');
-  writeFileSync(Buffer.concat([Buffer.from(join(root, 'bad-utf8-')), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('.txt')]), 'latin1\n');
+  writeFileSync(
+    Buffer.concat([
+      Buffer.from(join(root, 'bad-utf8-')),
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from('.txt'),
+    ]),
+    'latin1\n',
+  );
   writeFileSync(join(root, 'with-xattr.txt'), 'xattr\n');
   run('setfattr', ['-n', 'user.pullback.test', '-v', 'hello', join(root, 'with-xattr.txt')]);
   writeFileSync(join(root, 'with-acl.txt'), 'acl\n');

@@ -1,0 +1,148 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  startBackupHost,
+  makeTestClient,
+  type BackupHost,
+  type TestClient,
+} from '../support/backup-host.js';
+import { assertTreesIdentical, restoreSnapshot } from '../support/tree-compare.js';
+import { runBackup } from '../../core/handoff/backup-client.js';
+import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
+import { writeServerConfig, parseServerConfig } from '../../core/config/server-store.js';
+import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
+import { makeLoopFilesystem, type LoopFilesystem } from './crash-harness.js';
+
+/**
+ * The btrfs backend on a real btrfs (a loop device): snapshots are read-only subvolumes, an
+ * increment costs about what changed, and prune deletes subvolumes. Chosen by `backend: auto`.
+ */
+const isRoot = process.getuid?.() === 0;
+const FILES = 100;
+const FILE_BYTES = 512 * 1024;
+let fs: LoopFilesystem | undefined;
+let host: BackupHost | undefined;
+let client: TestClient;
+let source: string;
+let work: string;
+const snapshots: string[] = [];
+
+before(async () => {
+  if (!isRoot) return;
+  work = mkdtempSync(join(tmpdir(), 'pullback-btrfs-'));
+  source = join(work, 'src');
+  mkdirSync(source);
+  for (let i = 0; i < FILES; i++)
+    writeFileSync(join(source, `f-${i}.bin`), randomBytes(FILE_BYTES));
+  fs = makeLoopFilesystem('btrfs', 512);
+  const storage = join(fs.mountPoint, 'storage');
+  mkdirSync(storage);
+  host = await startBackupHost({ storage, backend: 'auto', retention: '*:all' });
+  client = await makeTestClient(host, { sources: [source], name: 'btrfs-laptop' });
+});
+after(async () => {
+  await host?.stop();
+  fs?.cleanup();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function skipUnlessRoot(t: { skip: (m: string) => void }): boolean {
+  if (isRoot) return false;
+  t.skip('needs root: loop devices and mount (run the system tests as root)');
+  return true;
+}
+
+function btrfs(...args: string[]): string {
+  const r = spawnSync('btrfs', args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `btrfs ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function backup(): Promise<string> {
+  const result = await runBackup({
+    config: client.config,
+    host: client.config.hosts[0]!,
+    identityKey: client.identityKey,
+    launcher: launchUserOneShot,
+  });
+  const path = join(host!.storage, client.name, 'snapshots', result.snapshot);
+  snapshots.push(path);
+  return path;
+}
+
+/** Bytes only this subvolume holds (`btrfs filesystem du`'s "Exclusive"). */
+function exclusiveBytes(path: string): { total: number; exclusive: number } {
+  // The run's writable .incomplete was deleted after sealing; until btrfs' cleaner has really
+  // freed it, it still shares every extent with the snapshot.
+  btrfs('subvolume', 'sync', fs!.mountPoint);
+  spawnSync('sync');
+  const fields = btrfs('filesystem', 'du', '-s', '--raw', path)
+    .trim()
+    .split('\n')
+    .pop()!
+    .trim()
+    .split(/\s+/);
+  return { total: Number(fields[0]), exclusive: Number(fields[1]) };
+}
+
+test('btrfs: with backend auto, each snapshot is a read-only subvolume, and .incomplete is gone', async (t) => {
+  if (skipUnlessRoot(t)) return;
+  const path = await backup();
+  assert.equal(statSync(path).ino, 256, 'a subvolume root');
+  assert.match(btrfs('property', 'get', '-ts', path, 'ro'), /ro=true/);
+  assert.ok(!existsSync(join(host!.storage, client.name, '.incomplete')));
+  const meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as { backend: string };
+  assert.equal(meta.backend, 'btrfs', 'auto picked btrfs');
+  const write = spawnSync('touch', [join(path, 'new-file')], { encoding: 'utf8' });
+  assert.notEqual(write.status, 0, 'even root cannot write into a snapshot');
+});
+
+test('btrfs: a 1 % change costs about the changed bytes, and the snapshot equals the source', async (t) => {
+  if (skipUnlessRoot(t)) return;
+  writeFileSync(join(source, 'f-7.bin'), randomBytes(FILE_BYTES));
+  unlinkSync(join(source, 'f-8.bin'));
+  const path = await backup();
+  assert.match(btrfs('property', 'get', '-ts', path, 'ro'), /ro=true/);
+  const { total, exclusive } = exclusiveBytes(path);
+  assert.ok(total >= (FILES - 1) * FILE_BYTES, `the snapshot holds everything (${total})`);
+  assert.ok(
+    exclusive >= FILE_BYTES / 2 && exclusive <= 3 * FILE_BYTES,
+    `the increment holds about the changed ${FILE_BYTES} bytes, not more: exclusive ${exclusive}`,
+  );
+  const restored = join(work, 'restored');
+  restoreSnapshot(join(path, source), restored);
+  assertTreesIdentical(source, restored);
+});
+
+test('btrfs: prune deletes subvolumes, never the newest', async (t) => {
+  if (skipUnlessRoot(t)) return;
+  const config = JSON.parse(readFileSync(host!.configFile, 'utf8')) as Record<string, unknown>;
+  writeServerConfig(host!.configFile, parseServerConfig({ ...config, retention: '1h:none' }));
+  const r = spawnSync(
+    process.execPath,
+    [PULLBACK_CLI_SCRIPT, 'server', 'prune', client.name, '--config', host!.configFile],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /removed 1, keeps 1/);
+  const [first, second] = snapshots;
+  assert.ok(!existsSync(first!), 'the older snapshot is gone');
+  const list = btrfs('subvolume', 'list', fs!.mountPoint);
+  assert.doesNotMatch(list, new RegExp(first!.split('/').pop()!), 'its subvolume is deleted');
+  assert.match(list, new RegExp(second!.split('/').pop()!), 'the newest stays');
+  assert.match(btrfs('property', 'get', '-ts', second!, 'ro'), /ro=true/);
+});
