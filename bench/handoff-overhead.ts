@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { buildPullArgv } from '../core/pull/rsync-argv.js';
 import { runPull } from '../core/pull/run-pull.js';
 import { makeTestClient, type BackupHost } from '../test/support/backup-host.js';
-import { median, timed } from './exec.js';
+import { userInfo } from 'node:os';
+import { PULLBACK_CLI_SCRIPT } from '../core/self-command.js';
+import { execTool, median, timed } from './exec.js';
 import type { PeerLogin } from './peer-login.js';
 import { backupOnce } from './tools/pullback.js';
 
@@ -22,6 +24,33 @@ export interface HandoffTimings {
   done: number;
   /** a bare rsync pull of the same one-file tree over a plain sshd, for comparison */
   bareRsync: number;
+  /** what each command run over SSH pays before it starts: the login shell as sshd runs it */
+  shellStart: number;
+  /** `node <pullback cli> --version`: Node plus loading the CLI, paid by serve and by the gate */
+  cliStart: number;
+  /** `node -e 0`: Node alone */
+  nodeStart: number;
+}
+
+async function medianRun(command: string, args: string[], env: NodeJS.ProcessEnv, times = 5) {
+  const seconds: number[] = [];
+  for (let i = 0; i < times; i++)
+    seconds.push((await timed(() => execTool(command, args, { env }))).seconds);
+  return median(seconds);
+}
+
+/**
+ * The fixed start-up costs inside a handoff, measured alone. sshd runs every command through the
+ * account's shell (`$SHELL -c …`), and Debian's bash reads ~/.bashrc when it sees SSH_CLIENT.
+ */
+async function startupCosts() {
+  const shell = userInfo().shell || '/bin/sh';
+  const sshEnv = { ...process.env, SSH_CLIENT: '127.0.0.3 40000 22', SHLVL: '0' };
+  return {
+    shellStart: await medianRun(shell, ['-c', 'true'], sshEnv),
+    cliStart: await medianRun(process.execPath, [PULLBACK_CLI_SCRIPT, '--version'], process.env),
+    nodeStart: await medianRun(process.execPath, ['-e', '0'], process.env),
+  };
 }
 
 /**
@@ -93,6 +122,7 @@ export async function measureHandoff(
       firstByte: median(marks.firstByte),
       done: median(marks.done),
       bareRsync: median(bare),
+      ...(await startupCosts()),
     };
   } finally {
     rmSync(join(host.storage, client.name), { recursive: true, force: true });

@@ -47,7 +47,11 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
               `one-shot sshd up ${formatSeconds(handoff.oneShotReady - handoff.connected)}, ` +
               `request accepted ${formatSeconds(handoff.accepted - handoff.oneShotReady)}, ` +
               `accepted → first byte (ssh back to the client, gate, rsync start) ${formatSeconds(handoff.firstByte - handoff.accepted)}; ` +
-              `a bare rsync pull of the same one-file tree takes ${formatSeconds(handoff.bareRsync)} in all.`,
+              `a bare rsync pull of the same one-file tree takes ${formatSeconds(handoff.bareRsync)} in all. ` +
+              `Two commands run over SSH (\`pullback serve\` on the backup host, \`pullback gate\` on the client); each starts ` +
+              `through the account's login shell (${formatSeconds(handoff.shellStart)} here: sshd runs \`$SHELL -c\`, and Debian's bash reads ~/.bashrc under sshd) ` +
+              `and then loads the Pullback CLI (${formatSeconds(handoff.cliStart)}, of which Node itself ${formatSeconds(handoff.nodeStart)}). ` +
+              `Bare rsync pays the shell once and no CLI.`,
           }),
     });
   } else {

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBackupHost } from '../test/support/backup-host.js';
 import { PULLBACK_CLI_SCRIPT } from '../core/self-command.js';
+import { makeDemoBtrfs, showReadOnlySubvolume } from './demo-btrfs.js';
 import { installSystemMode } from '../core/system/install.js';
 
 function makeSampleTree(root: string): void {
@@ -76,7 +77,8 @@ async function main(): Promise<number> {
     throw new Error(`--mode must be user or system, got ${mode}`);
   if (mode === 'system') prepareSystemMode();
   const work = mkdtempSync(join(tmpdir(), 'pullback-demo-'));
-  const storage = mkdtempSync(join(tmpdir(), 'pullback-demo-storage-'));
+  const btrfs = values.backend === 'btrfs' ? makeDemoBtrfs() : undefined;
+  const storage = btrfs?.storage ?? mkdtempSync(join(tmpdir(), 'pullback-demo-storage-'));
   const source = values.source ? resolve(values.source) : join(work, 'sample');
   if (!values.source) {
     makeSampleTree(source);
@@ -134,6 +136,7 @@ async function main(): Promise<number> {
     const last = list[list.length - 1];
     if (!last) throw new Error('no snapshot was made');
     console.log(`demo: ${list.length} snapshots; browse them with ls, restore with cp or rsync`);
+    if (btrfs) showReadOnlySubvolume(last.path);
     console.log(`storage: ${storage}`);
     if (mode === 'system' && !values.source) {
       const copy = join(last.path, source, 'root-only', 'shadow-like');
@@ -145,6 +148,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await host.stop();
+    btrfs?.cleanup();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -48,6 +48,8 @@ const r = spawnSync(
   [
     '--test',
     '--test-concurrency=2',
+    // a hung test fails after 10 minutes instead of hanging CI
+    '--test-timeout=600000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',

@@ -10,7 +10,7 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   AUTH_FAILED:
     "The backup host no longer accepts this machine's key; run the add-client line from pairing on the backup host again.",
   NO_SPACE: "The backup host's disk is full; free space there or keep fewer snapshots (retention).",
-  BUSY: 'Another backup of this machine is still running on the backup host; Pullback will try again.',
+  BUSY: 'The backup host is busy (another backup of this machine, or its limit of backups at once); Pullback will try again.',
   CANCELLED: 'The backup was cancelled; the next automatic backup starts later on its own.',
   RSYNC_FAILED:
     "Copying files failed; the backup host's log names the file, and Pullback will try again.",

@@ -157,8 +157,8 @@ function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionIn
 /**
  * One backup: the client's lock (a second run of the same client is BUSY at once), then one of
  * the host's maxParallel run slots (BUSY with a retry hint beyond it), the pull into
- * .incomplete, promotion, and retention. Every run that got the lock is recorded in
- * .last-run.json, failed ones too, for `pullback server status`.
+ * .incomplete, promotion, and retention. Every run that got its turn (lock and slot) is
+ * recorded in .last-run.json, failed ones too, for `pullback server status`.
  */
 async function serveBackup(request: BackupRequest, ctx: BackupContext): Promise<void> {
   const { repo, config, connection, send } = ctx;

@@ -25,8 +25,23 @@ export function generateKeyPair(comment: string): KeyPair {
   if (/[\0-\x1f\x7f]/.test(comment)) {
     throw new PullbackError('BAD_REQUEST', 'a key comment cannot contain control characters');
   }
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  // ssh2 now and then (about 0.3 %) encodes a key whose leading byte is zero one byte short;
+  // such a key is malformed for OpenSSH, so draw again.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    const publicKey = pair.public.trim();
+    if (isWellFormedEd25519(publicKey, pair.private)) return { privateKey: pair.private, publicKey };
+  }
+  throw new PullbackError('INTERNAL', 'could not generate a well-formed ed25519 key');
+}
+
+const ED25519_BLOB_BYTES = 4 + 'ssh-ed25519'.length + 4 + 32;
+
+function isWellFormedEd25519(publicKey: string, privateKey: string): boolean {
+  const blob = Buffer.from(publicKey.split(' ')[1] ?? '', 'base64');
+  if (blob.length !== ED25519_BLOB_BYTES) return false;
+  const parsed = utils.parseKey(privateKey);
+  return !(parsed instanceof Error) && !Array.isArray(parsed);
 }
 
 /** True if the text holds a private key of any kind (PEM/OpenSSH armour). */

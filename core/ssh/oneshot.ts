@@ -260,26 +260,38 @@ export async function startOneShotSshd(input: OneShotSpec): Promise<OneShot> {
   let resolveDone!: (outcome: OneShotOutcome) => void;
   const done = new Promise<OneShotOutcome>((resolve) => (resolveDone = resolve));
 
+  // fires from the event loop, long after `finish` below exists
+  const deadlineTimer = setTimeout(
+    () => void finish('deadline', { detail: `deadline of ${spec.deadlineMs} ms reached` }),
+    Math.max(0, startedAt + spec.deadlineMs - Date.now()),
+  );
+
   const finish = (reason: OneShotEndReason, extra: Omit<OneShotOutcome, 'reason'> = {}) => {
     finishing ??= (async () => {
+      // done must settle whatever happens: failures are noted, never thrown
+      const outcome: OneShotOutcome = { reason, ...extra };
+      const note = (what: string, err: unknown) =>
+        (outcome.detail = `${outcome.detail ?? reason}; ${what}: ${(err as Error).message}`);
       clearTimeout(deadlineTimer);
       clearInterval(trackTimer);
       server.close();
-      if (tracker) await tracker.killAll(2000);
+      try {
+        if (tracker) await tracker.killAll(2000);
+      } catch (err) {
+        note('could not kill the sshd tree', err);
+      }
       sshd?.stderr?.destroy();
-      rmSync(spec.dir, { recursive: true, force: true });
-      const outcome: OneShotOutcome = { reason, ...extra };
+      try {
+        rmSync(spec.dir, { recursive: true, force: true });
+      } catch (err) {
+        note(`could not remove ${spec.dir} (the next start retries)`, err);
+      }
       if (log) outcome.sshdLog = log;
       resolveDone(outcome);
       return outcome;
     })();
     return finishing;
   };
-
-  const deadlineTimer = setTimeout(
-    () => void finish('deadline', { detail: `deadline of ${spec.deadlineMs} ms reached` }),
-    Math.max(0, startedAt + spec.deadlineMs - Date.now()),
-  );
 
   const handOver = (socket: Socket) => {
     server.close(); // the one shot is taken: later connections are refused by the kernel

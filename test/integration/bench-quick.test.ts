@@ -51,7 +51,7 @@ test('bench --quick: every tool produces a row for every phase, plus the handoff
       assert.ok(tool.added.full![0]! > 0, `${tool.id}: the full backup added nothing`);
     }
     assert.ok((result.handoff.firstByte ?? 0) > 0, 'no handoff overhead measured');
-    assert.equal(result.targets.length, 9);
+    assert.equal(result.targets.length, 8);
     const markdown = readFileSync(out, 'utf8');
     for (const label of ['Pullback (hardlink)', 'bare rsync', 'restic', 'borg', '## Targets']) {
       assert.ok(markdown.includes(label), `the results page lacks ${label}`);

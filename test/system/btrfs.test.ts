@@ -141,6 +141,7 @@ test('btrfs: prune deletes subvolumes, never the newest', async (t) => {
   assert.match(r.stdout, /removed 1, keeps 1/);
   const [first, second] = snapshots;
   assert.ok(!existsSync(first!), 'the older snapshot is gone');
+  btrfs('subvolume', 'sync', fs!.mountPoint);
   const list = btrfs('subvolume', 'list', fs!.mountPoint);
   assert.doesNotMatch(list, new RegExp(first!.split('/').pop()!), 'its subvolume is deleted');
   assert.match(list, new RegExp(second!.split('/').pop()!), 'the newest stays');

@@ -201,7 +201,10 @@ test('crash 5: kill -9 of `server prune` while it deletes a snapshot leaves the 
   await exited;
   const after = await fingerprintSnapshots(storage, CLIENT);
   for (const [id, print] of after) assert.equal(print, before.get(id), `${id} is unchanged`);
-  assert.ok(after.has(old[0]!), `the snapshot retention keeps is there: ${JSON.stringify([...before.keys()])} ${JSON.stringify(readdirSync(snapshotsDir))}`);
+  assert.ok(
+    after.has(old[0]!),
+    `the snapshot retention keeps is there: ${JSON.stringify([...before.keys()])} ${JSON.stringify(readdirSync(snapshotsDir))}`,
+  );
   assert.ok(after.has(latest), 'the newest is there');
   // The next run removes the half-deleted leftover and applies retention itself.
   await crashAndRecover(async () => {}, true);

@@ -147,3 +147,10 @@ test('the one-time key line refuses bad addresses and unquotable commands', () =
   }
   refusedAsBadRequest(() => renderAuthorizedKeysLine({ ...base, expiresAt: new Date(NaN) }));
 });
+
+test('every generated one-time key is well-formed for OpenSSH (2000 draws; ssh2 sometimes encodes one short)', () => {
+  for (let i = 0; i < 2000; i++) {
+    const pair = generateKeyPair('draw');
+    assert.doesNotThrow(() => parsePublicKey(pair.publicKey), pair.publicKey);
+  }
+});

@@ -283,7 +283,7 @@ test('deleteSnapshot waits for nobody: while a run holds the lock it is BUSY', a
   await lock.release();
 });
 
-test('the btrfs backend is chosen by name but not available yet; auto means hardlink for now', async (t) => {
+test('off btrfs, auto means hardlink and asking for the btrfs backend is a clear BAD_CONFIG', async (t) => {
   const root = tempRoot(t);
   assert.equal(openRepository(root, 'laptop', { backend: 'auto' }).backend, 'hardlink');
   const repo = openRepository(root, 'laptop', { backend: 'btrfs' });
