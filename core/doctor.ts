@@ -11,10 +11,30 @@ export interface ToolCheck {
 }
 
 const TOOLS: { name: string; paths: string[]; versionArgs: string[]; parse: RegExp }[] = [
-  { name: 'rsync', paths: ['/usr/bin/rsync', '/usr/local/bin/rsync'], versionArgs: ['--version'], parse: /rsync\s+version\s+v?(\d+\.\d+\.\d+)/ },
-  { name: 'ssh', paths: ['/usr/bin/ssh', '/usr/local/bin/ssh'], versionArgs: ['-V'], parse: /OpenSSH_(\d+\.\d+\S*)/ },
-  { name: 'sshd', paths: ['/usr/sbin/sshd', '/usr/local/sbin/sshd'], versionArgs: ['-V'], parse: /OpenSSH_(\d+\.\d+\S*)/ },
-  { name: 'ionice', paths: ['/usr/bin/ionice'], versionArgs: ['--version'], parse: /(\d+\.\d+(?:\.\d+)?)/ },
+  {
+    name: 'rsync',
+    paths: ['/usr/bin/rsync', '/usr/local/bin/rsync'],
+    versionArgs: ['--version'],
+    parse: /rsync\s+version\s+v?(\d+\.\d+\.\d+)/,
+  },
+  {
+    name: 'ssh',
+    paths: ['/usr/bin/ssh', '/usr/local/bin/ssh'],
+    versionArgs: ['-V'],
+    parse: /OpenSSH_(\d+\.\d+\S*)/,
+  },
+  {
+    name: 'sshd',
+    paths: ['/usr/sbin/sshd', '/usr/local/sbin/sshd'],
+    versionArgs: ['-V'],
+    parse: /OpenSSH_(\d+\.\d+\S*)/,
+  },
+  {
+    name: 'ionice',
+    paths: ['/usr/bin/ionice'],
+    versionArgs: ['--version'],
+    parse: /(\d+\.\d+(?:\.\d+)?)/,
+  },
 ];
 
 export function compareVersions(a: string, b: string): number {
@@ -36,7 +56,12 @@ export function rsyncWarning(version: string): string | undefined {
 export function checkTools(): ToolCheck[] {
   return TOOLS.map((tool) => {
     const path = tool.paths.find((p) => existsSync(p));
-    if (!path) return { name: tool.name, ok: false, warning: `${tool.name} not found (looked in ${tool.paths.join(', ')})` };
+    if (!path)
+      return {
+        name: tool.name,
+        ok: false,
+        warning: `${tool.name} not found (looked in ${tool.paths.join(', ')})`,
+      };
     const out = spawnSync(path, tool.versionArgs, { encoding: 'utf8' });
     const version = tool.parse.exec(`${out.stdout}\n${out.stderr}`)?.[1];
     const warning = tool.name === 'rsync' && version ? rsyncWarning(version) : undefined;

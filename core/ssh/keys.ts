@@ -30,7 +30,8 @@ export function generateKeyPair(comment: string): KeyPair {
   for (let attempt = 0; attempt < 20; attempt++) {
     const pair = utils.generateKeyPairSync('ed25519', { comment });
     const publicKey = pair.public.trim();
-    if (isWellFormedEd25519(publicKey, pair.private)) return { privateKey: pair.private, publicKey };
+    if (isWellFormedEd25519(publicKey, pair.private))
+      return { privateKey: pair.private, publicKey };
   }
   throw new PullbackError('INTERNAL', 'could not generate a well-formed ed25519 key');
 }

@@ -1,6 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, writeFileSync, appendFileSync, readdirSync, existsSync, readFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  statSync,
+  writeFileSync,
+  appendFileSync,
+  readdirSync,
+  existsSync,
+  readFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
@@ -61,8 +69,16 @@ test('a second backup hardlinks unchanged files to the previous snapshot and sto
   assert.notEqual(first.snapshot, second.snapshot);
   const a = snapshotDir(client.name, first.snapshot);
   const b = snapshotDir(client.name, second.snapshot);
-  assert.equal(statSync(join(a, source, 'unchanged.txt')).ino, statSync(join(b, source, 'unchanged.txt')).ino, 'unchanged file shares its inode');
-  assert.notEqual(statSync(join(a, source, 'changed.txt')).ino, statSync(join(b, source, 'changed.txt')).ino, 'changed file stored anew');
+  assert.equal(
+    statSync(join(a, source, 'unchanged.txt')).ino,
+    statSync(join(b, source, 'unchanged.txt')).ino,
+    'unchanged file shares its inode',
+  );
+  assert.notEqual(
+    statSync(join(a, source, 'changed.txt')).ino,
+    statSync(join(b, source, 'changed.txt')).ino,
+    'changed file stored anew',
+  );
   const latest = join(host.storage, client.name, 'latest');
   assert.equal(statSync(latest).ino, statSync(b).ino, 'latest points at the newest snapshot');
 });
@@ -71,7 +87,12 @@ test('S9: no one-time secret is left on either side after a backup', async () =>
   const source = mkdtempSync(join(tmpdir(), 'pullback-src-'));
   writeFileSync(join(source, 'a.txt'), 'a\n');
   const client = await makeTestClient(host, { sources: [source] });
-  await runBackup({ config: client.config, host: client.config.hosts[0]!, identityKey: client.identityKey, launcher: launchUserOneShot });
+  await runBackup({
+    config: client.config,
+    host: client.config.hosts[0]!,
+    identityKey: client.identityKey,
+    launcher: launchUserOneShot,
+  });
   // Other test files may be mid-backup right now: only their live runs may own a directory.
   const base = defaultRuntimeBase();
   const left = existsSync(base) ? readdirSync(base).filter((n) => n.startsWith('oneshot')) : [];

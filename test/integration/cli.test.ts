@@ -8,15 +8,34 @@ import { pullbackCommand } from '../../core/self-command.js';
 
 function pullback(args: string[], env: Record<string, string> = {}, input?: string) {
   const [node, ...rest] = pullbackCommand(...args);
-  return spawnSync(node!, rest, { encoding: 'utf8', env: { ...process.env, ...env }, input, timeout: 30_000 });
+  return spawnSync(node!, rest, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    input,
+    timeout: 30_000,
+  });
 }
 
 function freshEnv() {
   const dir = mkdtempSync(join(tmpdir(), 'pullback-cli-'));
-  return { dir, env: { PULLBACK_CONFIG_DIR: join(dir, 'config'), PULLBACK_STATE_DIR: join(dir, 'state') } };
+  return {
+    dir,
+    env: { PULLBACK_CONFIG_DIR: join(dir, 'config'), PULLBACK_STATE_DIR: join(dir, 'state') },
+  };
 }
 
-const COMMANDS = ['init', 'pair', 'backup', 'snapshots', 'server', 'system', 'agent', 'doctor', 'serve', 'gate'];
+const COMMANDS = [
+  'init',
+  'pair',
+  'backup',
+  'snapshots',
+  'server',
+  'system',
+  'agent',
+  'doctor',
+  'serve',
+  'gate',
+];
 
 test('pullback --help lists every command', () => {
   const r = pullback(['--help']);
@@ -41,7 +60,10 @@ const BAD_ARGS: [string, string[]][] = [
   ['a pair port out of range', ['pair', 'me@host:70000', '--yes']],
   ['a bad --wait', ['pair', 'me@127.0.0.3', '--wait', 'soon']],
   ['a bad init mode', ['init', '--mode', 'root']],
-  ['a relative storage path that cannot be made', ['server', 'add-client', 'x/y', '--key', 'ssh-ed25519 AAAA']],
+  [
+    'a relative storage path that cannot be made',
+    ['server', 'add-client', 'x/y', '--key', 'ssh-ed25519 AAAA'],
+  ],
   ['too many arguments', ['server', 'snapshots', 'a', 'b']],
 ];
 
@@ -104,5 +126,6 @@ test('gate --check prints the argv for an allowed sender and REFUSED for a recei
 test('doctor finds rsync, ssh and sshd and prints their versions', () => {
   const r = pullback(['doctor']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  for (const tool of ['rsync', 'ssh', 'sshd']) assert.match(r.stdout, new RegExp(`^ok +${tool} +\\d`, 'm'));
+  for (const tool of ['rsync', 'ssh', 'sshd'])
+    assert.match(r.stdout, new RegExp(`^ok +${tool} +\\d`, 'm'));
 });

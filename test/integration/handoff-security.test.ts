@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startBackupHost, makeTestClient, type BackupHost, type TestClient } from '../support/backup-host.js';
+import {
+  startBackupHost,
+  makeTestClient,
+  type BackupHost,
+  type TestClient,
+} from '../support/backup-host.js';
 import { runBackup, listRemoteSnapshots } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { connectToBackupHost } from '../../core/handoff/connect.js';
@@ -30,7 +35,12 @@ after(async () => {
 });
 
 const backupOf = (client: TestClient, launcher: OneShotLauncher = launchUserOneShot) =>
-  runBackup({ config: client.config, host: client.config.hosts[0]!, identityKey: client.identityKey, launcher });
+  runBackup({
+    config: client.config,
+    host: client.config.hosts[0]!,
+    identityKey: client.identityKey,
+    launcher,
+  });
 
 function snapshotsOn(name: string): string[] {
   const dir = join(host.storage, name, 'snapshots');
@@ -70,7 +80,8 @@ test('S6: the client refuses a backup host whose host key is not the pinned one'
 test('S5: the backup host refuses to pull from a one-shot whose host key is not H', async () => {
   const before = snapshotsOn('alice').length;
   // A launcher that lies about H: the request carries a key the one-shot does not have.
-  const lying: OneShotLauncher = async (r) => launchUserOneShot({ ...r, hostPrivateKey: generateKeyPair('not-H').privateKey });
+  const lying: OneShotLauncher = async (r) =>
+    launchUserOneShot({ ...r, hostPrivateKey: generateKeyPair('not-H').privateKey });
   const err = await rejects(backupOf(alice, lying), 'HOST_KEY_MISMATCH');
   assert.match(err.message, /host key/i);
   assert.equal(snapshotsOn('alice').length, before, 'nothing promoted');
@@ -110,8 +121,18 @@ test('S7: a client sees only its own snapshots, named by its key', async () => {
   await backupOf(bob);
   const aliceView = await listRemoteSnapshots(alice.config.hosts[0]!, alice.identityKey);
   const bobView = await listRemoteSnapshots(bob.config.hosts[0]!, bob.identityKey);
-  assert.deepEqual(aliceView.map((s) => s.id).sort(), snapshotsOn('alice').filter((n) => !n.endsWith('.json')).sort());
-  assert.deepEqual(bobView.map((s) => s.id).sort(), snapshotsOn('bob').filter((n) => !n.endsWith('.json')).sort());
+  assert.deepEqual(
+    aliceView.map((s) => s.id).sort(),
+    snapshotsOn('alice')
+      .filter((n) => !n.endsWith('.json'))
+      .sort(),
+  );
+  assert.deepEqual(
+    bobView.map((s) => s.id).sort(),
+    snapshotsOn('bob')
+      .filter((n) => !n.endsWith('.json'))
+      .sort(),
+  );
   // alice's config name says nothing: the backup host names her by her key
   const renamed = { ...alice, config: { ...alice.config, name: 'bob' } };
   const result = await backupOf(renamed);
@@ -154,7 +175,12 @@ test('two backups of one client at once: one gets BUSY at once', async () => {
   writeFileSync(join(big, 'big.bin'), Buffer.alloc(8 * 1024 * 1024, 1));
   const carol = await makeTestClient(host, { sources: [big], name: 'carol' });
   const slowHost = { ...carol.config.hosts[0]!, bwlimitKiB: 2048 };
-  const slow = runBackup({ config: carol.config, host: slowHost, identityKey: carol.identityKey, launcher: launchUserOneShot });
+  const slow = runBackup({
+    config: carol.config,
+    host: slowHost,
+    identityKey: carol.identityKey,
+    launcher: launchUserOneShot,
+  });
   await new Promise((r) => setTimeout(r, 1500));
   const started = Date.now();
   await rejects(backupOf(carol), 'BUSY');

@@ -103,7 +103,11 @@ test('S10: serve refuses to run outside an SSH forced command (no SSH_CONNECTION
 
 test('S10: serve refuses a client name that could escape the storage root', () => {
   const [node, ...args] = pullbackCommand('serve', '--client', '../bob', '--config', configFile);
-  const r = spawnSync(node!, args, { input: line({ v: 1, type: 'hello', clientVersion: 'x' }), encoding: 'utf8', env: { SSH_CONNECTION: '127.0.0.2 1 127.0.0.3 22' } });
+  const r = spawnSync(node!, args, {
+    input: line({ v: 1, type: 'hello', clientVersion: 'x' }),
+    encoding: 'utf8',
+    env: { SSH_CONNECTION: '127.0.0.2 1 127.0.0.3 22' },
+  });
   assert.notEqual(r.status, 0);
   assert.match(r.stdout, /BAD_REQUEST|BAD_ARGS/);
 });

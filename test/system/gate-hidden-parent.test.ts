@@ -12,17 +12,38 @@ const isRoot = process.getuid?.() === 0;
 
 function gateAsNobody(allow: string, path: string) {
   const argv = pullbackCommand('gate', '--allow', allow, '--check');
-  return spawnSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', '--', ...argv], {
-    encoding: 'utf8',
-    env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: `rsync --server --sender -lHogDtpAXrRSe.LsfxCIvu --numeric-ids . ${path}` },
-  });
+  return spawnSync(
+    'setpriv',
+    ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', '--', ...argv],
+    {
+      encoding: 'utf8',
+      env: {
+        PATH: '/usr/bin:/bin',
+        SSH_ORIGINAL_COMMAND: `rsync --server --sender -lHogDtpAXrRSe.LsfxCIvu --numeric-ids . ${path}`,
+      },
+    },
+  );
 }
 
 test('S3: behind an unreadable parent the gate serves exactly the allowed tree and refuses paths below it', (t) => {
-  if (!isRoot) return t.skip('needs root: makes a root-only 0700 parent and runs the gate as nobody');
+  if (!isRoot)
+    return t.skip('needs root: makes a root-only 0700 parent and runs the gate as nobody');
   const script = PULLBACK_CLI_SCRIPT;
-  const readable = spawnSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', '--', 'test', '-r', script]);
-  if (readable.status !== 0) return t.skip(`nobody cannot read this checkout (${script}): clone it somewhere world-readable to run this test`);
+  const readable = spawnSync('setpriv', [
+    '--reuid',
+    'nobody',
+    '--regid',
+    'nogroup',
+    '--clear-groups',
+    '--',
+    'test',
+    '-r',
+    script,
+  ]);
+  if (readable.status !== 0)
+    return t.skip(
+      `nobody cannot read this checkout (${script}): clone it somewhere world-readable to run this test`,
+    );
   const parent = mkdtempSync(join(tmpdir(), 'pullback-hidden-'));
   chmodSync(parent, 0o700);
   const source = join(parent, 'src');

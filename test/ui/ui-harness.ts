@@ -19,7 +19,10 @@ import { CHANNELS, type PullbackBackend, type WindowName } from '../../preload/a
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const RENDERER_DIR = join(ROOT, 'dist', 'renderer');
-export const SCREENSHOT_DIR = join(ROOT, 'docs', 'screenshots');
+// Screenshots land in dist/ on every run; PULLBACK_UPDATE_SCREENSHOTS=1 refreshes the committed ones.
+export const SCREENSHOT_DIR = process.env.PULLBACK_UPDATE_SCREENSHOTS
+  ? join(ROOT, 'docs', 'screenshots')
+  : join(ROOT, 'dist', 'screenshots');
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** Why these tests cannot run here, or undefined. */
