@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PullbackError } from '../core/errors.js';
 import { generateKeyPair } from '../core/ssh/keys.js';
-import { freePort } from '../test/support/ports.js';
+import { startSshdDaemon, type SshdDaemon } from '../test/support/sshd-daemon.js';
 
 /**
  * A plain OpenSSH sshd for the peers (bare rsync, restic's sftp, borg serve): any command, an
@@ -53,54 +52,29 @@ export async function startPeerSshd(address: string, authorizedKey: string): Pro
   writeFileSync(join(dir, 'host_key'), hostKey.privateKey + '\n', { mode: 0o600 });
   writeFileSync(join(dir, 'authorized_keys'), authorizedKey.trim() + '\n', { mode: 0o600 });
   const user = userInfo().username;
-  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  let log = '';
-  // a free port can be taken before sshd binds it: wait for sshd's own "listening" line
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort(address);
-    writeFileSync(join(dir, 'sshd_config'), config({ port, address, dir, user }));
-    const proc: ChildProcess = spawn(
-      '/usr/sbin/sshd',
-      ['-D', '-e', '-f', join(dir, 'sshd_config')],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    const listening = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 10_000);
-      proc.stderr!.on('data', (d: Buffer) => {
-        log = (log + d.toString()).slice(-20_000);
-        if (log.includes(`Server listening on ${address} port ${port}`)) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      });
-      proc.once('exit', () => {
-        clearTimeout(timer);
-        resolve(false);
-      });
-    });
-    if (!listening) {
-      proc.kill('SIGKILL');
-      continue;
-    }
-    const publicKey = hostKey.publicKey.split(' ').slice(0, 2).join(' ');
-    return {
+  let daemon: SshdDaemon;
+  try {
+    daemon = await startSshdDaemon({
       address,
-      port,
-      user,
-      knownHostsLine: `[${address}]:${port} ${publicKey}`,
-      async stop() {
-        if (proc.exitCode === null && proc.signalCode === null) {
-          await new Promise<void>((resolve) => {
-            proc.once('exit', () => resolve());
-            proc.kill('SIGTERM');
-          });
-        }
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+      configFile: join(dir, 'sshd_config'),
+      render: (port) => config({ port, address, dir, user }),
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new PullbackError(
+      'INTERNAL',
+      `the benchmark's sshd did not start on ${address}: ${(err as Error).message}`,
+    );
   }
-  rmSync(dir, { recursive: true, force: true });
-  throw new PullbackError('INTERNAL', `the benchmark's sshd did not start on ${address}: ${log}`);
+  const publicKey = hostKey.publicKey.split(' ').slice(0, 2).join(' ');
+  return {
+    address,
+    port: daemon.port,
+    user,
+    knownHostsLine: `[${address}]:${daemon.port} ${publicKey}`,
+    async stop() {
+      await daemon.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { mulberry32 as prng } from '../test/support/prng.js';
 
 /**
  * The benchmark's source tree, a pure function of its spec: the same seed gives the same paths,
@@ -31,18 +32,6 @@ const BLOCK = 4096;
 /** Fixed mtimes: the original tree, and what the 1 %-change phase stamps on what it changed. */
 const ORIGINAL_MTIME = new Date('2025-01-01T00:00:00Z');
 const CHANGED_MTIME = new Date('2025-01-02T00:00:00Z');
-
-/** mulberry32: a tiny seeded PRNG, enough for picking sizes and files. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function content(seed: number, kind: number, index: number, version: number, length: number) {
   const key = createHash('sha256').update(`pullback-bench-${seed}`).digest();

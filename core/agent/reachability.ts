@@ -1,7 +1,7 @@
 import type { HostConfig } from '../config/client-schema.js';
 import { asPullbackError } from '../errors.js';
 import { connectToBackupHost } from '../handoff/connect.js';
-import { sameHostKey } from '../handoff/host-key.js';
+import { sameHostKey } from '../ssh/hostkey-pin.js';
 import type { Reachability } from './types.js';
 
 /**

@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { PullbackError } from '../errors.js';
 import type { HostConfig } from '../config/client-schema.js';
-import { publicKeyLineFromBlob, sameHostKey } from './host-key.js';
+import { publicKeyLineFromBlob, sameHostKey } from '../ssh/hostkey-pin.js';
 
 /**
  * Algorithms both Node (OpenSSL) and Electron (BoringSSL) support: ed25519 keys, AES-GCM/CTR,

@@ -7,6 +7,7 @@ import {
   planRetention,
   type RetentionPolicy,
 } from '../../core/storage/retention.js';
+import { mulberry32 } from '../support/prng.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -29,18 +30,6 @@ interface History {
   snapshots: Snap[];
   now: Date;
   rand: () => number;
-}
-
-/** mulberry32: a tiny deterministic PRNG, so every failure can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A random valid spec: ages grow, keeps thin out; sometimes `*`, `none` or `last:<n>`. */
