@@ -13,7 +13,10 @@ function run(cmd: string, args: string[]): string {
 
 export interface DemoBtrfs {
   storage: string;
-  cleanup(): void;
+  /** how to remove it by hand, once the user has looked */
+  removalHint: string;
+  /** after a failed demo: unmount, detach and delete it all */
+  remove(): void;
 }
 
 export function makeDemoBtrfs(): DemoBtrfs {
@@ -33,11 +36,13 @@ export function makeDemoBtrfs(): DemoBtrfs {
   const storage = join(mountPoint, 'storage');
   mkdirSync(storage, { mode: 0o700 });
   console.log(
-    `demo: storage on a fresh btrfs (512 MiB image on ${device}, mounted with compress=zstd at ${mountPoint}); removed at the end`,
+    `demo: storage on a fresh btrfs (512 MiB image on ${device}, mounted with compress=zstd at ${mountPoint})`,
   );
   return {
     storage,
-    cleanup() {
+    // The storage is what a successful demo leaves behind, so it stays mounted for browsing.
+    removalHint: `umount ${mountPoint} && losetup -d ${device} && rm -r ${dir}`,
+    remove() {
       if (spawnSync('umount', [mountPoint]).status !== 0) spawnSync('umount', ['-l', mountPoint]);
       spawnSync('losetup', ['-d', device]);
       rmSync(dir, { recursive: true, force: true });

@@ -78,6 +78,7 @@ async function main(): Promise<number> {
   if (mode === 'system') prepareSystemMode();
   const work = mkdtempSync(join(tmpdir(), 'pullback-demo-'));
   const btrfs = values.backend === 'btrfs' ? makeDemoBtrfs() : undefined;
+  let succeeded = false;
   const storage = btrfs?.storage ?? mkdtempSync(join(tmpdir(), 'pullback-demo-storage-'));
   const source = values.source ? resolve(values.source) : join(work, 'sample');
   if (!values.source) {
@@ -136,7 +137,12 @@ async function main(): Promise<number> {
     const last = list[list.length - 1];
     if (!last) throw new Error('no snapshot was made');
     console.log(`demo: ${list.length} snapshots; browse them with ls, restore with cp or rsync`);
-    if (btrfs) showReadOnlySubvolume(last.path);
+    if (btrfs) {
+      showReadOnlySubvolume(last.path);
+      console.log(
+        `demo: the btrfs stays mounted for browsing; remove it with: ${btrfs.removalHint}`,
+      );
+    }
     console.log(`storage: ${storage}`);
     if (mode === 'system' && !values.source) {
       const copy = join(last.path, source, 'root-only', 'shadow-like');
@@ -145,10 +151,11 @@ async function main(): Promise<number> {
       );
     }
     console.log(`snapshot: ${last.path}`);
+    succeeded = true;
     return 0;
   } finally {
     await host.stop();
-    btrfs?.cleanup();
+    if (!succeeded) btrfs?.remove();
     rmSync(work, { recursive: true, force: true });
   }
 }
