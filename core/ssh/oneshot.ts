@@ -21,7 +21,7 @@ import ssh2 from 'ssh2';
 import { PullbackError } from '../errors.js';
 import { clientStateDir } from '../config/paths.js';
 import { parsePublicKey } from './keys.js';
-import { isProcessAlive, ProcessTreeTracker, readProcessInfo } from './process-tree.js';
+import { isProcessAlive, ProcessTreeTracker, readProcessInfo } from '../process-tree.js';
 import {
   checkAccountName,
   checkGateCommand,

@@ -1,8 +1,8 @@
 import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { PullbackError } from '../errors.js';
+import { isProcessAlive, readProcessInfo } from '../process-tree.js';
 
 /**
  * One run per client: a lock file created atomically, holding who owns it. Node has no flock,
@@ -27,17 +27,7 @@ export interface Lock {
 
 /** The start time of a live process, or undefined when there is none (or only a zombie). */
 export function processStartTime(pid: number): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0];
-  if (state === 'Z' || state === 'X') return undefined;
-  return fields[19];
+  return isProcessAlive(pid) ? String(readProcessInfo(pid)?.startTime) : undefined;
 }
 
 export function currentLockOwner(): LockOwner {

@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { descendantsOf as descendantPids } from '../process-tree.js';
 
-/** What /proc says about one process: the evidence behind S4. */
+/** What /proc/<pid>/status says about one process (ids, capabilities): the evidence behind S4. */
 export interface ProcessInfo {
   pid: number;
   ppid: number;
@@ -41,18 +42,9 @@ export function readProcess(pid: number): ProcessInfo | undefined {
 
 /** Every live process below `pid` (not `pid` itself), parents before children. */
 export function descendantsOf(pid: number): ProcessInfo[] {
-  const all = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map((name) => readProcess(Number(name)))
+  return descendantPids([pid])
+    .map((p) => readProcess(p.pid))
     .filter((p): p is ProcessInfo => p !== undefined);
-  const result: ProcessInfo[] = [];
-  let frontier = [pid];
-  while (frontier.length > 0) {
-    const children = all.filter((p) => frontier.includes(p.ppid));
-    result.push(...children);
-    frontier = children.map((p) => p.pid);
-  }
-  return result;
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

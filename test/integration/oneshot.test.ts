@@ -25,7 +25,7 @@ import {
   type OneShotSpec,
 } from '../../core/ssh/oneshot.js';
 import { renderAuthorizedKeysLine } from '../../core/ssh/sshd-config.js';
-import { descendantsOf, isProcessAlive, readProcessInfo } from '../../core/ssh/process-tree.js';
+import { descendantsOf, isProcessAlive, readProcessInfo } from '../../core/process-tree.js';
 import { freePort } from '../support/ports.js';
 
 // DESIGN §7: the client (one-shot) on 127.0.0.2, the backup host connecting from 127.0.0.3.
