@@ -27,6 +27,8 @@ const NEEDED = [
   ['/usr/bin/btrfs', 'btrfs-progs'],
   ['/usr/sbin/mkfs.btrfs', 'btrfs-progs'],
   ['/usr/bin/chromium', 'chromium'],
+  // UI tests and screenshots: a real font, whatever the machine's recommends policy
+  ['/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf', 'fonts-liberation'],
   ['/usr/bin/sudo', 'sudo'],
   ['/usr/bin/pkexec', 'pkexec'],
   ['/usr/bin/restic', 'restic'],
