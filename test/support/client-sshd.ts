@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import { generateKeyPair } from '../../core/ssh/keys.js';
 import { startSshdDaemon, type SshdDaemon } from './sshd-daemon.js';
 
 /**
@@ -38,8 +38,9 @@ export interface TestKeyPair {
 }
 
 export function generateTestKey(comment = 'pullback-test'): TestKeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return { private: pair.private, public: pair.public };
+  // core's generator: it redraws the rare key that ssh2 encodes malformed
+  const pair = generateKeyPair(comment);
+  return { private: pair.privateKey, public: pair.publicKey };
 }
 
 /** Writes a private key 0600 where ssh -i accepts it. */
