@@ -1,38 +1,26 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import {
+  bwlimitKiBSchema,
+  ed25519PublicKeySchema,
+  excludePatternSchema,
+  sourcePathSchema,
+  unixUserNameSchema,
+} from './fields.js';
+
+export { ed25519PublicKeySchema };
 
 /** The one schema of the client config, shared by the CLI (conf) and the tray (electron-store). */
-
-const absolutePath = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((p) => p.startsWith('/'), 'must be an absolute path')
-  .refine((p) => !/["\\\n\r\0]/.test(p), 'must not contain quotes, backslashes or newlines')
-  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
-
-const excludePattern = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine((p) => !/[\n\r\0]/.test(p), 'must be one line');
 
 export const hostNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-" only');
 
-export const ed25519PublicKeySchema = z
-  .string()
-  .regex(
-    /^ssh-ed25519 [A-Za-z0-9+/]{68}(?: [^\n\r"]{0,200})?$/,
-    'must be one "ssh-ed25519 AAAA…" key',
-  );
-
 export const hostSchema = z
   .object({
     name: hostNameSchema,
     /** account on the backup host whose authorized_keys holds our forced-command entry */
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name'),
+    user: unixUserNameSchema,
     address: z
       .string()
       .min(1)
@@ -46,7 +34,7 @@ export const hostSchema = z
     hostKey: ed25519PublicKeySchema,
     /** source address to connect from (tests and multi-homed machines) */
     localAddress: z.string().ip().optional(),
-    bwlimitKiB: z.number().int().min(0).max(10_000_000).optional(),
+    bwlimitKiB: bwlimitKiBSchema.optional(),
   })
   .strict();
 
@@ -73,8 +61,8 @@ export const clientConfigSchema = z
     /** informational: the backup host names us by our key, never by this */
     name: z.string().min(1).max(64).default('this-machine'),
     mode: z.enum(['user', 'system']).default('user'),
-    sources: z.array(absolutePath).max(256).default([]),
-    excludes: z.array(excludePattern).max(1024).default([]),
+    sources: z.array(sourcePathSchema).max(256).default([]),
+    excludes: z.array(excludePatternSchema).max(1024).default([]),
     hosts: z.array(hostSchema).max(16).default([]),
     schedule: scheduleSchema.default({}),
     notifications: z

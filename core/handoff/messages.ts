@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { ERROR_CODES } from '../errors.js';
-import { ed25519PublicKeySchema } from '../config/client-schema.js';
+import {
+  bwlimitKiBSchema,
+  ed25519PublicKeySchema,
+  excludePatternSchema,
+  sourcePathSchema,
+  unixUserNameSchema,
+} from '../config/fields.js';
 
 /**
  * The handoff wire protocol: JSON lines over one SSH exec channel.
@@ -13,14 +19,6 @@ export const MAX_LINE_BYTES = 64 * 1024;
 export const REQUEST_READ_TIMEOUT_MS = 15_000;
 
 const v = z.literal(PROTOCOL_VERSION);
-
-const absolutePath = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((p) => p.startsWith('/'), 'must be an absolute path')
-  .refine((p) => !/[\n\r\0"\\]/.test(p), 'must not contain newlines, quotes or backslashes')
-  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
 
 const openSshPrivateKey = z
   .string()
@@ -45,20 +43,12 @@ export const backupRequest = z
     /** the one-shot sshd's host key H (public half), pinned by the backup host */
     hostKey: ed25519PublicKeySchema,
     /** the account the one-shot sshd lets in */
-    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Unix user name'),
-    sources: z.array(absolutePath).min(1).max(256),
-    excludes: z
-      .array(
-        z
-          .string()
-          .min(1)
-          .max(1024)
-          .refine((p) => !/[\n\r\0]/.test(p), 'must be one line'),
-      )
-      .max(1024),
+    user: unixUserNameSchema,
+    sources: z.array(sourcePathSchema).min(1).max(256),
+    excludes: z.array(excludePatternSchema).max(1024),
     options: z
       .object({
-        bwlimitKiB: z.number().int().min(0).max(10_000_000).optional(),
+        bwlimitKiB: bwlimitKiBSchema.optional(),
       })
       .strict(),
     clientVersion: z.string().max(64),

@@ -1,6 +1,7 @@
 import { PullbackError } from '../errors.js';
 import { connectToBackupHost } from './connect.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
+import { UNIX_USER_NAME } from '../config/fields.js';
 
 /**
  * First contact with a backup host: read the host key it presents, without logging in, so the
@@ -32,11 +33,14 @@ export async function fetchHostKey(
   return shown;
 }
 
+// USER@HOST[:PORT], the user a plain Unix account name, HOST a name, an IPv4 or a [bracketed IPv6]
+const USER_AT_HOST = new RegExp(
+  `^(${UNIX_USER_NAME.source.slice(1, -1)})@(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+)(?::(\\d{1,5}))?$`,
+);
+
 /** `user@host:port` → parts, with clear errors. */
 export function parseUserAtHost(value: string): { user: string; address: string; port: number } {
-  const m = /^([a-z_][a-z0-9_-]{0,31})@(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(
-    value,
-  );
+  const m = USER_AT_HOST.exec(value);
   if (!m) throw new PullbackError('BAD_ARGS', `expected USER@HOST[:PORT], got "${value}"`);
   const port = m[3] ? Number(m[3]) : 22;
   if (port < 1 || port > 65535)

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { PullbackError } from '../errors.js';
+import { UNIX_USER_NAME } from '../config/fields.js';
 
 /**
  * The one rsync command line of a pull: the backup host's rsync receives from the client's
@@ -192,7 +193,7 @@ function remoteHost(host: string): string {
 }
 
 function validateUser(user: string): string {
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) {
+  if (!UNIX_USER_NAME.test(user)) {
     throw bad(`the remote user must be a Unix user name, got ${JSON.stringify(user)}`);
   }
   return user;
