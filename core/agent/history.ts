@@ -1,8 +1,9 @@
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { HistoryEntry } from './types.js';
+import { writeFileAtomicSync } from '../storage/durable-fs.js';
 
 /**
  * The run history: one JSON object a line in `<stateDir>/history.jsonl`, appended after every
@@ -62,9 +63,7 @@ export function appendHistory(stateDir: string, entry: HistoryEntry, limit = HIS
   appendFileSync(file, JSON.stringify(entry) + '\n', { mode: 0o600 });
   const lines = readLines(file);
   if (lines.length > limit + Math.ceil(limit / 10)) {
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, lines.slice(-limit).join('\n') + '\n', { mode: 0o600 });
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, lines.slice(-limit).join('\n') + '\n', 0o600);
   }
 }
 

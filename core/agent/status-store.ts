@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomicSync } from '../storage/durable-fs.js';
 
 /**
  * What the agent remembers per backup host across restarts, in `<stateDir>/status.json`:
@@ -56,9 +57,5 @@ export function readHostRecords(stateDir: string): HostRecords {
 export function writeHostRecords(stateDir: string, records: HostRecords): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = statusFile(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, hosts: records }, null, 2) + '\n', {
-    mode: 0o600,
-  });
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify({ version: 1, hosts: records }, null, 2) + '\n', 0o600);
 }

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { serverConfigSchema, type ServerConfig } from './server-schema.js';
 import { zodToPullbackError } from './zod-error.js';
 import { PullbackError } from '../errors.js';
+import { writeFileAtomicSync } from '../storage/durable-fs.js';
 
 export function parseServerConfig(raw: unknown, where = 'server config'): ServerConfig {
   const parsed = serverConfigSchema.safeParse(raw);
@@ -30,7 +31,5 @@ export function readServerConfig(file: string): ServerConfig {
 export function writeServerConfig(file: string, config: ServerConfig): void {
   const valid = parseServerConfig(config);
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(valid, null, 2) + '\n', { mode: 0o644 });
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(valid, null, 2) + '\n', 0o644);
 }

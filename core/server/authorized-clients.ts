@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PullbackError } from '../errors.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
 import { parsePublicKey } from '../ssh/keys.js';
 import { validateClientName } from '../storage/client-name.js';
+import { writeFileAtomicSync } from '../storage/durable-fs.js';
 
 /**
  * The backup host's authorized_keys: one restricted entry per client, whose forced command is
@@ -44,10 +45,7 @@ function readLines(file: string): string[] {
 
 function writeLinesAtomically(file: string, lines: string[]): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, lines.map((l) => l + '\n').join(''), { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, lines.map((l) => l + '\n').join(''), 0o600);
 }
 
 export function listAuthorizedClients(file: string): AuthorizedClient[] {

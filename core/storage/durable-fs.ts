@@ -1,3 +1,4 @@
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -31,6 +32,31 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
     throw err;
   }
   await fsyncPath(dirname(file));
+}
+
+/** writeFileAtomic for synchronous callers (config files, authorized_keys, agent state). */
+export function writeFileAtomicSync(file: string, data: string, mode = 0o600): void {
+  const temp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
+  const fd = openSync(temp, 'w', mode);
+  try {
+    fchmodSync(fd, mode); // whatever the umask, or a stale temp file's mode
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(temp, file);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 /** Points the symlink `link` at `target` atomically: a new link under a temp name, renamed over. */
