@@ -8,7 +8,7 @@ import {
   writeServerConfig,
   parseServerConfig,
 } from '../../core/config/server-store.js';
-import { loadServerConfig, retentionFor } from '../../core/server/server-config.js';
+import { retentionFor } from '../../core/server/server-config.js';
 import { collectServerStatus, knownClients, type ClientStatus } from '../../core/server/status.js';
 import { formatPrometheus } from '../../core/server/prometheus.js';
 import { pruneRepository, type PruneResult } from '../../core/storage/prune.js';
@@ -83,7 +83,7 @@ async function addClient(argv: string[]): Promise<number> {
   if (!values.key)
     throw new PullbackError('BAD_ARGS', "server add-client: --key 'ssh-ed25519 …' is required");
   const configFile = resolve(values.config ?? DEFAULT_SERVER_CONFIG);
-  loadServerConfig(configFile); // the forced command must point at a valid config
+  readServerConfig(configFile); // the forced command must point at a valid config
   const file = values['authorized-keys'] ?? authorizedKeysDefault();
   const { changed } = addAuthorizedClient(
     file,
@@ -134,7 +134,7 @@ async function snapshots(argv: string[]): Promise<number> {
     { command: 'server snapshots', positionals: 1 },
   );
   if (values.help) return help();
-  const config = loadServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
+  const config = readServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
   const repo = openRepository(config.storage, positionals[0]!, { backend: config.backend });
   const list = await repo.listSnapshots();
   if (values.json) console.log(JSON.stringify(list.map(({ path, meta }) => ({ path, ...meta }))));
@@ -153,7 +153,7 @@ async function prune(argv: string[]): Promise<number> {
     { command: 'server prune', positionals: [0, 1] },
   );
   if (values.help) return help();
-  const config = loadServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
+  const config = readServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
   const names =
     positionals[0] !== undefined ? [validateClientName(positionals[0])] : knownClients(config);
   const results: PruneResult[] = [];
@@ -194,7 +194,7 @@ async function status(argv: string[]): Promise<number> {
     { command: 'server status' },
   );
   if (values.help) return help();
-  const config = loadServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
+  const config = readServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
   const keys = values['authorized-keys'] ?? authorizedKeysDefault();
   const result = await collectServerStatus(config, {
     sizes: !values['no-size'],

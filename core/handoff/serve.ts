@@ -2,7 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { PullbackError, asPullbackError } from '../errors.js';
-import { loadServerConfig, retentionFor } from '../server/server-config.js';
+import { retentionFor } from '../server/server-config.js';
+import { readServerConfig } from '../config/server-store.js';
 import type { ServerConfig } from '../config/server-schema.js';
 import { zodToPullbackError } from '../config/zod-error.js';
 import { PULLBACK_VERSION } from '../version.js';
@@ -67,7 +68,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     const parsed = requestSchema.safeParse(json);
     if (!parsed.success) throw zodToPullbackError('BAD_REQUEST', 'request', parsed.error);
     const request = parsed.data;
-    const config = loadServerConfig(options.configFile);
+    const config = readServerConfig(options.configFile);
     const repo = openRepository(config.storage, options.client, { backend: config.backend });
     if (request.type === 'hello') {
       const snapshots = await repo.listSnapshots();
