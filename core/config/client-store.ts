@@ -1,9 +1,9 @@
 import Conf from 'conf';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { clientConfigSchema, type ClientConfig } from './client-schema.js';
 import { clientConfigDir, clientConfigFile, CLIENT_CONFIG_NAME } from './paths.js';
 import { zodToPullbackError } from './zod-error.js';
-import { PullbackError } from '../errors.js';
+import { readJsonConfigFile } from './json-file.js';
 
 /** Validates raw JSON against the one client schema; throws BAD_CONFIG naming the field. */
 export function parseClientConfig(raw: unknown, where = 'client config'): ClientConfig {
@@ -20,12 +20,7 @@ export function clientConfigExists(env: NodeJS.ProcessEnv = process.env): boolea
 export function readClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
   const file = clientConfigFile(env);
   if (!existsSync(file)) return parseClientConfig({});
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new PullbackError('BAD_CONFIG', `${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readJsonConfigFile(file);
   return parseClientConfig(raw, file);
 }
 

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { serverConfigSchema, type ServerConfig } from './server-schema.js';
 import { zodToPullbackError } from './zod-error.js';
+import { readJsonConfigFile } from './json-file.js';
 import { PullbackError } from '../errors.js';
 import { writeFileAtomicSync } from '../storage/durable-fs.js';
 
@@ -18,12 +19,7 @@ export function readServerConfig(file: string): ServerConfig {
       `${file} does not exist; run "pullback server init --storage DIR" first`,
     );
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new PullbackError('BAD_CONFIG', `${file}: not valid JSON (${(err as Error).message})`);
-  }
+  const raw = readJsonConfigFile(file);
   return parseServerConfig(raw, file);
 }
 
