@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PullbackError, asPullbackError } from '../errors.js';
 import { retentionFor } from '../server/server-config.js';
@@ -28,7 +28,13 @@ import { writeLastRun } from '../server/last-run.js';
 import { killOrphanedReceivers } from '../server/orphaned-receivers.js';
 import { discardIncomplete } from '../server/discard-incomplete.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
-import { defaultRuntimeBase, cleanStaleOneShotDirs } from '../ssh/oneshot.js';
+import {
+  cleanStaleOneShotDirs,
+  createOneShotDir,
+  defaultRuntimeBase,
+  makeOneShotDir,
+  writeSecretFile,
+} from '../ssh/oneshot.js';
 
 /**
  * `pullback serve --client NAME`: the forced command of one client's key on the backup host.
@@ -130,27 +136,16 @@ interface BackupContext {
 /** Writes K and H's known_hosts line into a fresh 0700 directory; removed after the run (S9). */
 function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionInfo) {
   const base = defaultRuntimeBase();
-  mkdirSync(base, { recursive: true, mode: 0o700 });
-  chmodSync(base, 0o700);
   cleanStaleOneShotDirs(base);
-  const dir = mkdtempSync(join(base, 'oneshot-serve-'));
-  chmodSync(dir, 0o700);
-  writeFileSync(join(dir, 'pid'), String(process.pid));
+  const dir = makeOneShotDir(base);
+  createOneShotDir(dir);
   const identityFile = join(dir, 'key');
-  writeFileSync(
-    identityFile,
-    request.privateKey.endsWith('\n') ? request.privateKey : request.privateKey + '\n',
-    {
-      mode: 0o600,
-    },
-  );
+  const key = request.privateKey.endsWith('\n') ? request.privateKey : request.privateKey + '\n';
+  writeSecretFile(identityFile, key);
   const knownHostsFile = join(dir, 'known_hosts');
-  writeFileSync(
+  writeSecretFile(
     knownHostsFile,
     knownHostsLine(connection.clientAddress, request.port, request.hostKey) + '\n',
-    {
-      mode: 0o600,
-    },
   );
   return { dir, identityFile, knownHostsFile };
 }

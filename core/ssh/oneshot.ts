@@ -127,7 +127,7 @@ function validateSpec(spec: OneShotSpec): Required<OneShotSpec> {
 }
 
 /** Creates a new file 0600, refusing to follow or reuse anything already there. */
-function writeSecretFile(path: string, content: string): void {
+export function writeSecretFile(path: string, content: string): void {
   const fd = openSync(
     path,
     constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
@@ -146,14 +146,28 @@ function ownerStamp(): string {
   return `${process.pid} ${readProcessInfo(process.pid)?.startTime ?? ''}`.trim() + '\n';
 }
 
-/** Writes the secrets and the config into the freshly created spec.dir, checking it is ours. */
-function prepareDirectory(spec: Required<OneShotSpec>, expiresAt: Date): string {
-  chmodSync(spec.dir, 0o700);
-  const st = lstatSync(spec.dir);
-  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) {
-    throw new PullbackError('INTERNAL', `${spec.dir} is not a directory of ours`);
+/**
+ * Creates a one-time secrets directory: 0700, ours, never an existing one (no reuse, no
+ * adoption), with the pid file that lets cleanStaleOneShotDirs remove it after a crash (S9).
+ */
+export function createOneShotDir(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 }); // fails if it exists
+  } catch (err) {
+    throw new PullbackError('INTERNAL', `cannot create ${dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
-  writeSecretFile(join(spec.dir, ONESHOT_FILES.pid), ownerStamp());
+  chmodSync(dir, 0o700);
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) {
+    throw new PullbackError('INTERNAL', `${dir} is not a directory of ours`);
+  }
+  writeSecretFile(join(dir, ONESHOT_FILES.pid), ownerStamp());
+}
+
+/** Writes the secrets and the config into the freshly created spec.dir. */
+function prepareDirectory(spec: Required<OneShotSpec>, expiresAt: Date): string {
   const hostKey = spec.hostPrivateKey.endsWith('\n')
     ? spec.hostPrivateKey
     : spec.hostPrivateKey + '\n';
@@ -223,13 +237,7 @@ function sameAddress(a: string | undefined, b: string): boolean {
 export async function startOneShotSshd(input: OneShotSpec): Promise<OneShot> {
   const spec = validateSpec(input);
   const startedAt = Date.now();
-  try {
-    mkdirSync(spec.dir, { mode: 0o700 }); // fails if it exists: never reuse or adopt a directory
-  } catch (err) {
-    throw new PullbackError('INTERNAL', `cannot create ${spec.dir}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  createOneShotDir(spec.dir);
   let configFile: string;
   try {
     configFile = prepareDirectory(spec, new Date(startedAt + spec.deadlineMs));
