@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,7 +168,13 @@ test('S9: kill -9 of the helper tree mid-backup keeps the previous snapshots, le
   const source = rootOnlyTree(32 * 1024 * 1024);
   const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
   const first = await runBackup(backupOptions(client));
-  writeFileSync(join(source, 'big.bin'), Buffer.alloc(32 * 1024 * 1024, 9)); // something to transfer again
+  // something to transfer again: new content and an mtime rsync cannot take for the old one's
+  writeFileSync(join(source, 'big.bin'), Buffer.alloc(32 * 1024 * 1024, 9));
+  utimesSync(
+    join(source, 'big.bin'),
+    new Date('2020-01-01T00:00:00Z'),
+    new Date('2020-01-01T00:00:00Z'),
+  );
   const running = runBackup(backupOptions(client, 4096));
   running.catch(() => {});
   const deadline = Date.now() + 20_000;
