@@ -1,9 +1,9 @@
 // `npm run demo -- --backend btrfs`: the demo's storage on a real btrfs, made for the occasion on
 // a loop device (root only), and the proof that a snapshot is a read-only subvolume.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeLoopFilesystem } from '../test/support/loop-fs.js';
 
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -25,28 +25,17 @@ export function makeDemoBtrfs(): DemoBtrfs {
       '--backend btrfs makes a btrfs filesystem on a loop device and needs root (sudo npm run demo -- --backend btrfs)',
     );
   }
-  const dir = mkdtempSync(join(tmpdir(), 'pullback-demo-btrfs-'));
-  const image = join(dir, 'btrfs.img');
-  run('truncate', ['-s', '512M', image]);
-  run('mkfs.btrfs', ['-q', image]);
-  const device = run('losetup', ['-f', '--show', image]);
-  const mountPoint = join(dir, 'mnt');
-  mkdirSync(mountPoint);
-  run('mount', ['-o', 'compress=zstd', device, mountPoint]);
-  const storage = join(mountPoint, 'storage');
+  const fs = makeLoopFilesystem('btrfs', 512, 'compress=zstd');
+  const storage = join(fs.mountPoint, 'storage');
   mkdirSync(storage, { mode: 0o700 });
   console.log(
-    `demo: storage on a fresh btrfs (512 MiB image on ${device}, mounted with compress=zstd at ${mountPoint})`,
+    `demo: storage on a fresh btrfs (512 MiB image on ${fs.device}, mounted with compress=zstd at ${fs.mountPoint})`,
   );
   return {
     storage,
     // The storage is what a successful demo leaves behind, so it stays mounted for browsing.
-    removalHint: `umount ${mountPoint} && losetup -d ${device} && rm -r ${dir}`,
-    remove() {
-      if (spawnSync('umount', [mountPoint]).status !== 0) spawnSync('umount', ['-l', mountPoint]);
-      spawnSync('losetup', ['-d', device]);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    removalHint: `umount ${fs.mountPoint} && losetup -d ${fs.device} && rm -r ${fs.dir}`,
+    remove: () => fs.cleanup(),
   };
 }
 

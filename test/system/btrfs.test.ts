@@ -25,7 +25,7 @@ import { runBackup } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { writeServerConfig, parseServerConfig } from '../../core/config/server-store.js';
 import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
-import { makeLoopFilesystem, type LoopFilesystem } from './crash-harness.js';
+import { makeLoopFilesystem, type LoopFilesystem } from '../support/loop-fs.js';
 
 /**
  * The btrfs backend on a real btrfs (a loop device): snapshots are read-only subvolumes, an

@@ -1,7 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
 import { generateKeyPair } from '../../core/ssh/keys.js';
@@ -200,43 +199,4 @@ export async function fingerprintSnapshots(
     result.set(s.id, createHash('sha256').update(lines.join('\n')).digest('hex'));
   }
   return result;
-}
-
-function run(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-export interface LoopFilesystem {
-  mountPoint: string;
-  device: string;
-  cleanup(): void;
-}
-
-/** A fresh filesystem on a loop device (root only). cleanup() unmounts and always detaches. */
-export function makeLoopFilesystem(type: 'btrfs' | 'ext4', sizeMiB: number): LoopFilesystem {
-  const dir = mkdtempSync(join(tmpdir(), `pullback-loop-${type}-`));
-  const image = join(dir, 'image');
-  run('truncate', ['-s', `${sizeMiB}M`, image]);
-  if (type === 'btrfs') run('mkfs.btrfs', ['-q', image]);
-  else run('mkfs.ext4', ['-q', '-F', '-m', '0', image]);
-  const device = run('losetup', ['-f', '--show', image]);
-  const mountPoint = join(dir, 'mnt');
-  mkdirSync(mountPoint);
-  try {
-    run('mount', [device, mountPoint]);
-  } catch (err) {
-    spawnSync('losetup', ['-d', device]);
-    throw err;
-  }
-  return {
-    mountPoint,
-    device,
-    cleanup() {
-      if (spawnSync('umount', [mountPoint]).status !== 0) spawnSync('umount', ['-l', mountPoint]);
-      spawnSync('losetup', ['-d', device]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }

@@ -23,7 +23,8 @@ import { runBackup } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { PullbackError } from '../../core/errors.js';
 import { readLastRun } from '../../core/server/last-run.js';
-import { fingerprintSnapshots, makeLoopFilesystem, type LoopFilesystem } from './crash-harness.js';
+import { fingerprintSnapshots } from './crash-harness.js';
+import { makeLoopFilesystem, type LoopFilesystem } from '../support/loop-fs.js';
 
 /**
  * A full disk on the backup host: the client hears NO_SPACE, nothing is promoted, every
