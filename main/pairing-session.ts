@@ -47,10 +47,10 @@ export function createPairingSession(deps: {
     async start(userAtHost) {
       const target = parseUserAtHost(userAtHost.trim());
       const { config, key } = identity();
-      const hostKey = await fetchHostKey(
-        { ...target, ...(deps.localAddress && { localAddress: deps.localAddress }) },
-        key.privateKey,
-      );
+      const hostKey = await fetchHostKey({
+        ...target,
+        ...(deps.localAddress && { localAddress: deps.localAddress }),
+      });
       const parsed = hostSchema.safeParse({
         name: target.address.replace(/[^A-Za-z0-9._-]/g, '-'),
         ...target,

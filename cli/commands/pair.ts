@@ -50,10 +50,7 @@ export async function pairCommand(argv: string[]): Promise<number> {
   const target = parseUserAtHost(positionals[0]!);
   const identity = readIdentityKey();
   const config = readClientConfig();
-  const hostKey = await fetchHostKey(
-    { ...target, localAddress: values['local-address'] },
-    identity.privateKey,
-  );
+  const hostKey = await fetchHostKey({ ...target, localAddress: values['local-address'] });
   const shown = fingerprint(hostKey);
   console.log(`backup host ${target.address} has host key ${shown}`);
   if (values.fingerprint) {

@@ -1,6 +1,6 @@
 import type { HostConfig } from '../config/client-schema.js';
 import { asPullbackError } from '../errors.js';
-import { connectToBackupHost } from '../handoff/connect.js';
+import { peekHostKey } from '../handoff/connect.js';
 import { sameHostKey } from '../ssh/hostkey-pin.js';
 import type { Reachability } from './types.js';
 
@@ -24,15 +24,7 @@ export async function checkReachability(
   let shown: string | undefined;
   let failure: string | undefined;
   try {
-    // No identity key: we never get as far as logging in.
-    const conn = await connectToBackupHost(host, '', {
-      timeoutMs,
-      onHostKey: (key) => {
-        shown = key;
-        return false;
-      },
-    });
-    conn.close();
+    shown = await peekHostKey(host, timeoutMs);
   } catch (err) {
     failure = asPullbackError(err).message;
   }

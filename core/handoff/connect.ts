@@ -125,3 +125,30 @@ export async function connectToBackupHost(
     });
   });
 }
+
+/**
+ * The host key a backup host presents, read during the handshake and before any login (no
+ * key is offered, so the backup host logs no failed authentication). Pairing shows it to pin
+ * it; the agent compares it with the pinned one to tell "home" from elsewhere.
+ */
+export async function peekHostKey(
+  target: Pick<HostConfig, 'address' | 'port' | 'user' | 'localAddress'>,
+  timeoutMs?: number,
+): Promise<string> {
+  let shown: string | undefined;
+  try {
+    const conn = await connectToBackupHost({ ...target, hostKey: '' }, '', {
+      timeoutMs,
+      onHostKey: (key) => {
+        shown = key;
+        return false;
+      },
+    });
+    conn.close();
+  } catch (err) {
+    if (shown === undefined) throw err;
+  }
+  if (shown === undefined)
+    throw new PullbackError('PROTOCOL', `${target.address} presented no host key`);
+  return shown;
+}

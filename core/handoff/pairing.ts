@@ -1,5 +1,5 @@
 import { PullbackError } from '../errors.js';
-import { connectToBackupHost } from './connect.js';
+import { peekHostKey } from './connect.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
 import { UNIX_USER_NAME } from '../config/fields.js';
 
@@ -7,23 +7,13 @@ import { UNIX_USER_NAME } from '../config/fields.js';
  * First contact with a backup host: read the host key it presents, without logging in, so the
  * user can compare its fingerprint and pin it (S6, trust on first use made explicit).
  */
-export async function fetchHostKey(
-  target: { address: string; port: number; user: string; localAddress?: string },
-  identityKey: string,
-): Promise<string> {
-  let shown: string | undefined;
-  try {
-    const conn = await connectToBackupHost({ ...target, hostKey: '' }, identityKey, {
-      onHostKey: (key) => {
-        shown = key;
-        return false;
-      },
-    });
-    conn.close();
-  } catch (err) {
-    if (!shown) throw err;
-  }
-  if (!shown) throw new PullbackError('PROTOCOL', `${target.address} presented no host key`);
+export async function fetchHostKey(target: {
+  address: string;
+  port: number;
+  user: string;
+  localAddress?: string;
+}): Promise<string> {
+  const shown = await peekHostKey(target);
   if (!shown.startsWith('ssh-ed25519 ')) {
     throw new PullbackError(
       'PROTOCOL',
