@@ -3,7 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { PullbackError } from '../errors.js';
 import type { HostConfig } from '../config/client-schema.js';
-import { publicKeyLineFromBlob, sameHostKey } from '../ssh/hostkey-pin.js';
+import { makeHostVerifier, publicKeyLineFromBlob } from '../ssh/hostkey-pin.js';
 
 /**
  * Algorithms both Node (OpenSSL) and Electron (BoringSSL) support: ed25519 keys, AES-GCM/CTR,
@@ -78,6 +78,7 @@ export async function connectToBackupHost(
   options: ConnectOptions = {},
 ): Promise<HandoffConnection> {
   const timeoutMs = options.timeoutMs ?? 15_000;
+  const isPinned = options.onHostKey ? undefined : makeHostVerifier(host.hostKey);
   const ip = await resolveAddress(host.address);
   const sock = await openSocket(ip, host.port, host.localAddress, timeoutMs);
   const localAddress = sock.localAddress ?? '';
@@ -118,7 +119,7 @@ export async function connectToBackupHost(
           hostKeyRejected = 'host key not accepted';
           return false;
         }
-        if (sameHostKey(shown, host.hostKey)) return true;
+        if (isPinned?.(blob)) return true;
         hostKeyRejected = `${host.address} presented a different host key than the one pinned at pairing: possible interception, or the backup host was reinstalled; re-pair only if you know why`;
         return false;
       },
