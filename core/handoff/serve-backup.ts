@@ -1,0 +1,189 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PullbackError, asPullbackError } from '../errors.js';
+import { retentionFor } from '../server/server-config.js';
+import { PROTOCOL_VERSION, type BackupRequest } from './messages.js';
+import type { SshConnectionInfo } from './ssh-connection.js';
+import type { ServeContext } from './serve-context.js';
+import { buildPullArgv } from '../pull/rsync-argv.js';
+import { runPull } from '../pull/run-pull.js';
+import type { Lock } from '../storage/lock.js';
+import { pruneRepository } from '../storage/prune.js';
+import { acquireRunSlot } from '../server/parallel-slots.js';
+import { writeLastRun } from '../server/last-run.js';
+import { killOrphanedReceivers } from '../server/orphaned-receivers.js';
+import { discardIncomplete } from '../server/discard-incomplete.js';
+import { knownHostsLine } from '../ssh/hostkey-pin.js';
+import {
+  cleanStaleOneShotDirs,
+  createOneShotDir,
+  defaultRuntimeBase,
+  makeOneShotDir,
+  writeSecretFile,
+} from '../ssh/oneshot.js';
+
+const PROGRESS_INTERVAL_MS = 250;
+
+/** Writes K and H's known_hosts line into a fresh 0700 directory; removed after the run (S9). */
+function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionInfo) {
+  const base = defaultRuntimeBase();
+  cleanStaleOneShotDirs(base);
+  const dir = makeOneShotDir(base);
+  createOneShotDir(dir);
+  const identityFile = join(dir, 'key');
+  const key = request.privateKey.endsWith('\n') ? request.privateKey : request.privateKey + '\n';
+  writeSecretFile(identityFile, key);
+  const knownHostsFile = join(dir, 'known_hosts');
+  writeSecretFile(
+    knownHostsFile,
+    knownHostsLine(connection.clientAddress, request.port, request.hostKey) + '\n',
+  );
+  return { dir, identityFile, knownHostsFile };
+}
+
+/**
+ * One backup: the client's lock (a second run of the same client is BUSY at once), then one of
+ * the host's maxParallel run slots (BUSY with a retry hint beyond it), the pull into
+ * .incomplete, promotion, and retention. Every run that got its turn (lock and slot) is
+ * recorded in .last-run.json, failed ones too, for `pullback server status`.
+ */
+export async function serveBackup(request: BackupRequest, ctx: ServeContext): Promise<void> {
+  const { repo, config, connection, send } = ctx;
+  const lock = await repo.acquireLock();
+  const startedAt = new Date();
+  let slot: Lock | undefined;
+  let secrets: ReturnType<typeof writeOneTimeSecrets> | undefined;
+  const abort = new AbortController();
+  // The client closing the handoff (cancel, crash, link cut) stops the pull.
+  const onGone = () => abort.abort();
+  ctx.input.once('end', onGone);
+  ctx.input.once('close', onGone);
+  ctx.input.resume();
+  try {
+    slot = await acquireRunSlot(config.storage, config.maxParallel);
+    secrets = writeOneTimeSecrets(request, connection);
+    // A receiver left running by a serve killed with SIGKILL must not write alongside ours.
+    const orphans = await killOrphanedReceivers(join(repo.dir, '.incomplete') + '/');
+    if (orphans.length) ctx.log(`killed orphaned rsync receiver(s) ${orphans.join(', ')}`);
+    const run = await repo.prepareRun();
+    send({
+      v: PROTOCOL_VERSION,
+      type: 'accepted',
+      resumed: run.resumed,
+      connectTo: connection.clientAddress,
+    });
+    const limits = [request.options.bwlimitKiB, config.clients[ctx.client]?.bwlimitKiB].filter(
+      (n): n is number => typeof n === 'number' && n > 0,
+    );
+    const argv = buildPullArgv({
+      remote: {
+        user: request.user,
+        host: connection.clientAddress,
+        port: request.port,
+        identityFile: secrets.identityFile,
+        knownHostsFile: secrets.knownHostsFile,
+        bindAddress: connection.serverAddress,
+      },
+      sources: request.sources,
+      excludes: request.excludes,
+      dest: run.dest,
+      linkDest: run.linkDest,
+      inplace: run.inplace,
+      bwlimitKiB: limits.length ? Math.min(...limits) : undefined,
+    });
+    let lastProgressAt = 0;
+    const outcome = await runPull(argv, {
+      signal: abort.signal,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+        lastProgressAt = now;
+        send({
+          v: PROTOCOL_VERSION,
+          type: 'progress',
+          bytes: p.bytes,
+          percent: Math.min(100, Math.max(0, p.percent)),
+          bytesPerSecond: p.bytesPerSecond,
+          etaSeconds: p.etaSeconds,
+          files: p.filesTransferred ?? 0,
+          ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
+        });
+      },
+    });
+    if (outcome.error) throw outcome.error;
+    const finishedAt = new Date();
+    const durationMs = finishedAt.getTime() - startedAt.getTime();
+    const info = await repo.promote({
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs,
+      sources: request.sources,
+      excludes: request.excludes,
+      rsyncExit: outcome.exitCode,
+      warnings: outcome.warnings,
+      stats: outcome.stats,
+      clientVersion: request.clientVersion,
+    });
+    await recordRun(ctx, { result: 'success', startedAt, finishedAt, snapshot: info.id });
+    send({
+      v: PROTOCOL_VERSION,
+      type: 'done',
+      snapshot: info.id,
+      stats: { ...outcome.stats, durationMs },
+      warnings: outcome.warnings,
+    });
+    // Retention after each success, still under the lock. Its failure does not undo the
+    // backup: it is logged, and the next run or the prune timer tries again.
+    try {
+      const pruned = await pruneRepository(repo, retentionFor(config, ctx.client), {
+        lockHeld: true,
+      });
+      if (pruned.removed.length) ctx.log(`retention removed ${pruned.removed.join(', ')}`);
+    } catch (err) {
+      ctx.log(`retention failed: ${asPullbackError(err).toLine()}`);
+    }
+  } catch (err) {
+    const error = asPullbackError(err);
+    if (error.code === 'NO_SPACE') {
+      try {
+        if (await discardIncomplete(repo)) ctx.log('removed .incomplete to free the space it took');
+      } catch (cleanupError) {
+        ctx.log(`could not remove .incomplete: ${asPullbackError(cleanupError).toLine()}`);
+      }
+    }
+    // BUSY for want of a slot is no run of this client: only real runs are recorded.
+    if (slot) await recordRun(ctx, { result: 'failed', startedAt, finishedAt: new Date(), error });
+    throw error;
+  } finally {
+    ctx.input.off('end', onGone);
+    ctx.input.off('close', onGone);
+    if (secrets) rmSync(secrets.dir, { recursive: true, force: true });
+    await slot?.release();
+    await lock.release();
+  }
+}
+
+async function recordRun(
+  ctx: ServeContext,
+  run: {
+    result: 'success' | 'failed';
+    startedAt: Date;
+    finishedAt: Date;
+    snapshot?: string;
+    error?: PullbackError;
+  },
+): Promise<void> {
+  try {
+    await writeLastRun(ctx.repo.dir, {
+      result: run.result,
+      startedAt: run.startedAt.toISOString(),
+      finishedAt: run.finishedAt.toISOString(),
+      durationMs: Math.max(0, run.finishedAt.getTime() - run.startedAt.getTime()),
+      ...(run.snapshot ? { snapshot: run.snapshot } : {}),
+      ...(run.error ? { code: run.error.code, message: run.error.message } : {}),
+    });
+  } catch (err) {
+    // A full disk may refuse even this small file; the run's own outcome matters more.
+    ctx.log(`could not record the run: ${asPullbackError(err).toLine()}`);
+  }
+}

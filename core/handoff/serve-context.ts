@@ -1,0 +1,17 @@
+import type { Readable } from 'node:stream';
+import type { ServerConfig } from '../config/server-schema.js';
+import type { ClientRepository } from '../storage/repository.js';
+import type { SshConnectionInfo } from './ssh-connection.js';
+import type { HandoffResponse } from './messages.js';
+
+/** What every request handler of `pullback serve` gets: who asks, from where, and how to answer. */
+export interface ServeContext {
+  repo: ClientRepository;
+  config: ServerConfig;
+  connection: SshConnectionInfo;
+  /** the client's name, from the forced command of the key it logged in with (S7) */
+  client: string;
+  input: Readable;
+  send: (message: HandoffResponse) => void;
+  log: (line: string) => void;
+}
