@@ -18,6 +18,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'back up now to one or all backup hosts',
     run: async (a) => (await import('./commands/backup.js')).backupCommand(a),
   },
+  status: {
+    summary: "show each backup host's last backup, last attempt and next due time",
+    run: async (a) => (await import('./commands/status.js')).statusCommand(a),
+  },
   snapshots: {
     summary: "list this machine's snapshots on a backup host (read-only)",
     run: async (a) => (await import('./commands/snapshots.js')).snapshotsCommand(a),

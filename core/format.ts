@@ -1,4 +1,7 @@
-/** Human formats shared by the CLI, the tray and notifications. */
+/**
+ * Human formats shared by the CLI, the tray, notifications and the renderer pages. Pure (no
+ * Node, no DOM): scripts/build-ui.mjs copies this very module into the renderer build.
+ */
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -19,4 +22,44 @@ export function formatDuration(seconds: number): string {
   if (h > 0) return `${h} h ${m} min`;
   if (m > 0) return `${m} min ${rest} s`;
   return seconds < 10 ? `${Math.max(0, seconds).toFixed(1)} s` : `${rest} s`;
+}
+
+/** "just now", "5 min ago", "in 3 h", "11 days ago" (rounded to the nearest unit). */
+export function relativeWhen(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return 'at an unknown time';
+  const minutes = Math.round((t - now) / 60_000);
+  const abs = Math.abs(minutes);
+  if (abs < 1) return 'just now';
+  const span =
+    abs < 60
+      ? `${abs} min`
+      : abs < 48 * 60
+        ? `${Math.round(abs / 60)} h`
+        : `${Math.round(abs / 1440)} days`;
+  return minutes < 0 ? `${span} ago` : `in ${span}`;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** "26 Nov 2026, 18:01" in the user's locale and time zone. */
+export function formatDateTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : dateTime.format(new Date(t));
+}
+
+/** "26 Nov 2026, 18:01 (2 h ago)" or "(in 3 h)"; "never" without a time. */
+export function formatWhen(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return 'never';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  return `${formatDateTime(iso)} (${relativeWhen(iso, now)})`;
+}
+
+/** "cannot connect to x" → "Cannot connect to x.": an error and its hint read as two sentences. */
+export function asSentence(text: string): string {
+  const t = text.trim().replace(/\s*\n\s*/g, ' ');
+  if (!t) return t;
+  const capital = t[0]!.toUpperCase() + t.slice(1);
+  return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
 }

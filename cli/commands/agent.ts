@@ -1,9 +1,10 @@
 import { parseCommandArgs, parseIntegerOption } from '../args.js';
 import { createAgent } from '../../core/agent/controller.js';
 import { eventLine, logTimestamp, stateChangeLines } from '../../core/agent/event-lines.js';
+import { needsAttention } from '../../core/agent/host-status.js';
 import type { AgentEvent, AgentState } from '../../core/agent/types.js';
 import { isErrorCode } from '../../core/errors.js';
-import { exitCodeFor } from '../exit-codes.js';
+import { EXIT, exitCodeFor } from '../exit-codes.js';
 
 const HELP = `Usage: pullback agent [--once] [--json] [--check-interval SECONDS]
 
@@ -16,7 +17,9 @@ config (changes are also picked up at the next check).
 
 Options:
   --once                  check once, run the backups that are due, wait for them, exit
-                          (exit code: 0 ok or nothing due, else the first failure's code)
+                          (exit code: 0 ok or nothing due; 5 when a backup host needs you:
+                          its host key changed or it no longer accepts this machine's key;
+                          else the first failure's code)
   --json                  one JSON object per event instead of text lines
   --check-interval SECS   how often reachability and conditions are checked (default 60)
 
@@ -72,8 +75,21 @@ export async function agentCommand(argv: string[]): Promise<number> {
   if (once) {
     await agent.checkNow();
     await agent.whenIdle();
+    const attention = agent.getState().hosts.filter(needsAttention);
     await agent.stop();
-    return worst;
+    for (const h of attention) {
+      const what = h.hostKeyChange
+        ? `host key changed: pinned ${h.hostKeyChange.pinned}, presented ${h.hostKeyChange.presented ?? 'unknown'}`
+        : (h.lastError?.message ?? 'needs attention');
+      const hint = h.lastError?.hint ?? '';
+      if (json) {
+        console.log(
+          JSON.stringify({ time: logTimestamp(Date.now()), type: 'attention', host: h.host, what, hint }),
+        );
+      } else print(`host=${h.host} needs attention: ${what}. ${hint}`);
+    }
+    // A host that needs a person wins over a failure the next run may fix by itself.
+    return attention.length > 0 ? EXIT.TRUST : worst;
   }
   if (!json) print(`agent started (checking every ${seconds ?? 60} s)`);
   const onHangup = () => void agent.reload();

@@ -1,5 +1,7 @@
 import { parseCommandArgs } from '../args.js';
+import { recordRunFinished, recordRunStarted, type RunStart } from '../../core/agent/run-records.js';
 import { readClientConfig } from '../../core/config/client-store.js';
+import { clientStateDir } from '../../core/config/paths.js';
 import { readIdentityKey } from '../../core/config/identity.js';
 import { runBackup, type BackupRunResult } from '../../core/handoff/backup-client.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
@@ -11,7 +13,8 @@ import { exitCodeFor } from '../exit-codes.js';
 const HELP = `Usage: pullback backup [--host NAME] [--json]
 
 Backs up the configured sources now, to every paired backup host or just NAME. No questions
-asked (fine for cron). A progress bar on a terminal; with --json one JSON object per line
+asked (fine for cron). Each run goes into this machine's history and status, like the
+agent's and the tray's ("pullback status"), so the agent does not repeat it. A progress bar on a terminal; with --json one JSON object per line
 (progress, done, error) on stdout.
 
 Exit codes: 0 ok, 1 failed, 2 bad usage/config, 3 busy (a run for this machine is already
@@ -44,9 +47,24 @@ export async function backupCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const tty = !json && process.stderr.isTTY;
+  const stateDir = clientStateDir();
+  // The history is a record, not the backup: a state dir we cannot write warns, never fails the run.
+  const remember = (write: () => unknown) => {
+    try {
+      write();
+    } catch (err) {
+      console.error(`warning: cannot record the run: ${asPullbackError(err).toLine()}`);
+    }
+  };
   let worst = 0;
   try {
     for (const host of hosts) {
+      const run: RunStart = { host: host.name, trigger: 'cli', startedAt: Date.now() };
+      remember(() => recordRunStarted(stateDir, run));
+      const finish = (outcome: Parameters<typeof recordRunFinished>[2]) =>
+        remember(() =>
+          recordRunFinished(stateDir, run, outcome, Date.now(), Date.now() - run.startedAt),
+        );
       try {
         const result: BackupRunResult = await runBackup({
           config,
@@ -59,6 +77,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
             else if (tty) process.stderr.write(`\r${renderProgressLine(p)}\x1b[K`);
           },
         });
+        finish({ result });
         if (tty) process.stderr.write('\r\x1b[K');
         if (json) console.log(JSON.stringify({ type: 'done', ...result }));
         else {
@@ -71,6 +90,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
       } catch (err) {
         if (tty) process.stderr.write('\r\x1b[K');
         const error = asPullbackError(err);
+        finish({ error });
         if (json)
           console.log(
             JSON.stringify({

@@ -4,13 +4,12 @@ import { parseClientConfig, readClientConfig, updateClientConfig } from '../conf
 import { readIdentityKey } from '../config/identity.js';
 import { clientConfigFile, clientStateDir } from '../config/paths.js';
 import { PullbackError, asPullbackError } from '../errors.js';
-import { runBackup, type BackupRunResult } from '../handoff/backup-client.js';
+import { runBackup } from '../handoff/backup-client.js';
 import { launcherFor as defaultLauncherFor } from '../handoff/launchers.js';
 import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
-import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { blockingConditions, type ConditionFacts } from './conditions.js';
-import { hintFor } from './error-hints.js';
-import { appendHistory, readHistory } from './history.js';
+import { readHistory } from './history.js';
 import { deriveHostStatus } from './host-status.js';
 import { readNetworkFacts } from './network-manager.js';
 import { watchNetwork, type NetworkWatcher } from './network-watcher.js';
@@ -18,9 +17,12 @@ import { checkOverdue } from './overdue.js';
 import { DEFAULT_POWER_SUPPLY_DIR, readPowerSource } from './power.js';
 import { DEFAULT_REACHABILITY_TIMEOUT_MS, checkReachability } from './reachability.js';
 import { isDue, isPaused } from './schedule.js';
+import { recordRunFinished, recordRunStarted, type RunOutcome } from './run-records.js';
 import {
+  hostRecordsStamp,
+  newHostRecord,
   readHostRecords,
-  writeHostRecords,
+  updateHostRecord,
   type HostRecord,
   type HostRecords,
 } from './status-store.js';
@@ -74,6 +76,7 @@ interface HostRuntime {
   config: HostConfig;
   reachable: Reachability;
   reachabilityDetail?: string;
+  presentedKey?: string;
   /** real time of the last reachability check */
   lastCheckAt?: number;
   waitingFor?: string;
@@ -124,7 +127,9 @@ class AgentImpl implements Agent {
   private config: ClientConfig;
   private configError?: PullbackError;
   private configStamp = '';
+  /** the status file as last read or written; re-read whenever another process rewrote it */
   private records: HostRecords = {};
+  private recordsStamp = '';
   private readonly hosts = new Map<string, HostRuntime>();
   private readonly listeners = new Set<(event: AgentEvent) => void>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -157,7 +162,7 @@ class AgentImpl implements Agent {
     } catch (err) {
       this.configError = asPullbackError(err, 'BAD_CONFIG');
     }
-    this.records = readHostRecords(this.stateDir);
+    this.refreshRecords();
     this.syncHosts();
   }
 
@@ -194,6 +199,7 @@ class AgentImpl implements Agent {
   }
 
   getState(): AgentState {
+    this.refreshRecords();
     const now = this.clock();
     const state: AgentState = {
       hosts: this.config.hosts.map((host) => {
@@ -204,6 +210,7 @@ class AgentImpl implements Agent {
           {
             reachable: h?.reachable ?? 'unknown',
             reachabilityDetail: h?.reachabilityDetail,
+            presentedKey: h?.presentedKey,
             waitingFor: h?.waitingFor,
             progress: h?.run?.progress,
           },
@@ -308,6 +315,7 @@ class AgentImpl implements Agent {
   private async evaluateAll(force: boolean): Promise<void> {
     if (this.stopped) return;
     this.factsCache = undefined;
+    this.refreshRecords();
     await Promise.all([...this.hosts.values()].map((h) => this.evaluateHost(h, force)));
   }
 
@@ -376,6 +384,7 @@ class AgentImpl implements Agent {
     const before = h.reachable;
     h.reachable = result.reachable;
     h.reachabilityDetail = result.detail;
+    h.presentedKey = result.presentedKey;
     if (before === result.reachable) return;
     this.log(`host=${host.name} ${result.reachable}: ${result.detail}`);
     if (result.reachable === 'host-key-changed') {
@@ -401,7 +410,7 @@ class AgentImpl implements Agent {
     );
     if (!overdue || record.overdueWarnedAt) return;
     record.overdueWarnedAt = iso(now);
-    this.saveRecords();
+    this.updateRecord(h.config.name, (r) => (r.overdueWarnedAt = iso(now)));
     this.emit({ type: 'overdue', host: h.config.name, days, lastSuccess: record.lastSuccess });
   }
 
@@ -427,8 +436,9 @@ class AgentImpl implements Agent {
     };
     h.run = run;
     h.waitingFor = undefined;
-    this.recordFor(h.config.name).lastAttempt = iso(now);
-    this.saveRecords();
+    this.saveRecords(() =>
+      recordRunStarted(this.stateDir, { host: h.config.name, trigger, startedAt: now }),
+    );
     this.emit({ type: 'backup-started', host: h.config.name, trigger });
     this.publish();
     run.done = this.perform(h, run);
@@ -467,85 +477,47 @@ class AgentImpl implements Agent {
           }
         },
       });
-      this.succeeded(h, run, result);
+      this.finished(h, run, { result });
     } catch (err) {
-      this.failed(h, run, asPullbackError(err));
+      const error = asPullbackError(err);
+      this.finished(h, run, { error, stoppedByAgent: error.code === 'CANCELLED' && this.stopped });
     } finally {
       h.run = undefined;
       this.publish();
     }
   }
 
-  private entryFor(h: HostRuntime, run: RunningBackup, now: number) {
-    return {
-      host: h.config.name,
-      startedAt: iso(run.startedAt),
-      finishedAt: iso(now),
-      trigger: run.trigger,
-      durationMs: Date.now() - run.startedReal,
-    };
-  }
-
-  private succeeded(h: HostRuntime, run: RunningBackup, result: BackupRunResult): void {
-    const now = this.clock();
-    const entry: HistoryEntry = {
-      ...this.entryFor(h, run, now),
-      result: 'success',
-      snapshot: result.snapshot,
-      files: result.stats.files,
-      totalBytes: result.stats.totalBytes,
-      bytesTransferred: result.stats.bytesTransferred,
-    };
-    if (result.warnings.length > 0) entry.warnings = result.warnings;
-    const record = this.recordFor(h.config.name);
-    record.lastSuccess = iso(now);
-    record.lastSnapshot = result.snapshot;
-    record.lastResult = 'success';
-    record.failures = 0;
-    delete record.lastError;
-    delete record.retryAt;
-    delete record.overdueWarnedAt;
-    h.reachable = 'reachable';
-    this.saveRecords();
-    this.appendHistory(entry);
-    this.emit({ type: 'backup-finished', host: h.config.name, entry });
-  }
-
-  private failed(h: HostRuntime, run: RunningBackup, error: PullbackError): void {
-    const now = this.clock();
-    const cancelled = error.code === 'CANCELLED';
-    const message =
-      cancelled && this.stopped ? 'the agent stopped (shutdown or logout)' : error.message;
-    const entry: HistoryEntry = {
-      ...this.entryFor(h, run, now),
-      result: cancelled ? 'cancelled' : 'failed',
-      error: { code: error.code, message },
-    };
-    const record = this.recordFor(h.config.name);
-    const hint = hintFor(error.code);
-    if (cancelled) {
-      record.lastResult = 'cancelled';
-      // A cancelled run should not restart a minute later; one stopped by shutdown should.
-      if (!this.stopped) record.retryAt = iso(now + this.backoff.maxMs);
-    } else {
-      record.lastResult = 'failed';
-      record.failures += 1;
-      record.retryAt = iso(now + backoffDelayMs(record.failures, this.backoff));
-      record.lastError = { code: error.code, message: error.message, hint };
-      if (error.code === 'HOST_KEY_MISMATCH') {
-        if (h.reachable !== 'host-key-changed') {
-          this.emit({ type: 'host-key-changed', host: h.config.name });
-        }
-        h.reachable = 'host-key-changed';
-        h.reachabilityDetail = error.message;
-      } else if (error.code === 'UNREACHABLE' || error.code === 'TIMEOUT') {
-        h.reachable = 'unknown';
-        h.lastCheckAt = undefined;
-      }
+  private finished(h: HostRuntime, run: RunningBackup, outcome: RunOutcome): void {
+    const name = h.config.name;
+    const recorded = this.saveRecords(() =>
+      recordRunFinished(
+        this.stateDir,
+        { host: name, trigger: run.trigger, startedAt: run.startedAt },
+        outcome,
+        this.clock(),
+        Date.now() - run.startedReal,
+        this.backoff,
+      ),
+    );
+    if (!recorded) return;
+    const { entry, explained } = recorded;
+    if ('result' in outcome) {
+      h.reachable = 'reachable';
+      this.emit({ type: 'backup-finished', host: name, entry });
+      return;
     }
-    this.saveRecords();
-    this.appendHistory(entry);
-    this.emit({ type: 'backup-failed', host: h.config.name, entry, hint });
+    const code = explained?.code ?? outcome.error.code;
+    if (code === 'HOST_KEY_MISMATCH') {
+      if (h.reachable !== 'host-key-changed') this.emit({ type: 'host-key-changed', host: name });
+      h.reachable = 'host-key-changed';
+      h.reachabilityDetail = outcome.error.message;
+      // Look again (no login) to learn which key it presents now, for the status window.
+      this.track(this.checkReach(h).then(() => this.publish()));
+    } else if (code === 'UNREACHABLE' || code === 'TIMEOUT') {
+      h.reachable = 'unknown';
+      h.lastCheckAt = undefined;
+    }
+    this.emit({ type: 'backup-failed', host: name, entry, hint: explained?.hint ?? '' });
   }
 
   // ── bookkeeping ────────────────────────────────────────────────────────────────
@@ -588,37 +560,49 @@ class AgentImpl implements Agent {
       } else {
         h.config = host;
       }
-      if (!this.records[host.name]) {
-        this.records[host.name] = { trackedSince: iso(now), failures: 0 };
-        created = true;
-      }
+      if (!this.records[host.name]) created = true;
     }
     for (const [name, h] of this.hosts) {
       if (this.config.hosts.some((host) => host.name === name)) continue;
       h.run?.abort.abort();
       this.hosts.delete(name);
     }
-    if (created) this.saveRecords();
-  }
-
-  private recordFor(name: string): HostRecord {
-    this.records[name] ??= { trackedSince: iso(this.clock()), failures: 0 };
-    return this.records[name];
-  }
-
-  private saveRecords(): void {
-    try {
-      writeHostRecords(this.stateDir, this.records);
-    } catch (err) {
-      this.log(`cannot write the status file: ${asPullbackError(err).toLine()}`);
+    if (!created) return;
+    for (const host of this.config.hosts) {
+      // Tracking starts now for a host never seen (the overdue clock of a never-backed-up host).
+      if (!this.records[host.name]) this.updateRecord(host.name, () => {});
     }
   }
 
-  private appendHistory(entry: HistoryEntry): void {
+  private recordFor(name: string): HostRecord {
+    this.records[name] ??= newHostRecord(this.clock());
+    return this.records[name];
+  }
+
+  /** Re-reads the status file when another process (a CLI backup) rewrote it. */
+  private refreshRecords(): void {
+    const stamp = hostRecordsStamp(this.stateDir);
+    if (stamp === this.recordsStamp) return;
+    this.records = readHostRecords(this.stateDir);
+    this.recordsStamp = stamp;
+  }
+
+  private updateRecord(name: string, change: (record: HostRecord) => void): void {
+    this.saveRecords(() => updateHostRecord(this.stateDir, name, this.clock(), change));
+  }
+
+  /** Runs a read-change-write of the status file; a failure to write is logged, not fatal. */
+  private saveRecords<T extends HostRecords | { records: HostRecords }>(
+    write: () => T,
+  ): T | undefined {
     try {
-      appendHistory(this.stateDir, entry);
+      const written = write();
+      this.records = 'records' in written ? (written.records as HostRecords) : written;
+      this.recordsStamp = hostRecordsStamp(this.stateDir);
+      return written;
     } catch (err) {
-      this.log(`cannot write the history file: ${asPullbackError(err).toLine()}`);
+      this.log(`cannot write the status or history file: ${asPullbackError(err).toLine()}`);
+      return undefined;
     }
   }
 

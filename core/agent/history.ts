@@ -18,7 +18,7 @@ const historyEntrySchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   result: z.enum(['success', 'failed', 'cancelled']),
-  trigger: z.enum(['manual', 'automatic']),
+  trigger: z.enum(['manual', 'automatic', 'cli']),
   snapshot: z.string().optional(),
   files: z.number().optional(),
   totalBytes: z.number().optional(),

@@ -13,6 +13,8 @@ export interface ReachabilityResult {
   reachable: Exclude<Reachability, 'unknown'>;
   /** one line for logs and the status window */
   detail: string;
+  /** host-key-changed: the key the backup host presented instead of the pinned one */
+  presentedKey?: string;
 }
 
 export const DEFAULT_REACHABILITY_TIMEOUT_MS = 5000;
@@ -37,6 +39,7 @@ export async function checkReachability(
   }
   return {
     reachable: 'host-key-changed',
+    presentedKey: shown,
     detail: `${where} presented a different host key than the one pinned at pairing (possible interception, or the backup host was reinstalled)`,
   };
 }

@@ -1,12 +1,14 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomicSync } from '../storage/durable-fs.js';
 
 /**
- * What the agent remembers per backup host across restarts, in `<stateDir>/status.json`:
- * the last success (drives the schedule), consecutive failures and the back-off, and whether
- * the overdue warning was already given (so a restart does not warn again).
+ * What this machine remembers per backup host across restarts and processes, in
+ * `<stateDir>/status.json`: the last success (drives the schedule), the last attempt and its
+ * result, consecutive failures and the back-off, and whether the overdue warning was already
+ * given. The agent, the tray and `pullback backup` all write it (read, change, rename), so
+ * there is one truth about "last backup".
  */
 export const STATUS_FILE = 'status.json';
 
@@ -17,7 +19,14 @@ const hostRecordSchema = z.object({
   lastAttempt: z.string().optional(),
   lastSnapshot: z.string().optional(),
   lastResult: z.enum(['success', 'failed', 'cancelled']).optional(),
-  lastError: z.object({ code: z.string(), message: z.string(), hint: z.string() }).optional(),
+  lastError: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      hint: z.string(),
+      detail: z.string().optional(),
+    })
+    .optional(),
   failures: z.number().int().min(0).default(0),
   retryAt: z.string().optional(),
   overdueWarnedAt: z.string().optional(),
@@ -33,6 +42,16 @@ export type HostRecords = Record<string, HostRecord>;
 
 export function statusFile(stateDir: string): string {
   return join(stateDir, STATUS_FILE);
+}
+
+/** Changes whenever another process rewrote the file (each write is a rename: a new inode). */
+export function hostRecordsStamp(stateDir: string): string {
+  try {
+    const s = statSync(statusFile(stateDir));
+    return `${s.ino}:${s.mtimeMs}:${s.size}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 /** A missing or broken file gives no records; a broken host entry is dropped, not fatal. */
@@ -58,4 +77,25 @@ export function writeHostRecords(stateDir: string, records: HostRecords): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = statusFile(stateDir);
   writeFileAtomicSync(file, JSON.stringify({ version: 1, hosts: records }, null, 2) + '\n', 0o600);
+}
+
+export function newHostRecord(now: number): HostRecord {
+  return { trackedSince: new Date(now).toISOString(), failures: 0 };
+}
+
+/**
+ * Reads the newest file, changes one host's record and writes it back: what another process
+ * (a CLI backup beside the agent) wrote meanwhile is kept. Returns all records as written.
+ */
+export function updateHostRecord(
+  stateDir: string,
+  host: string,
+  now: number,
+  change: (record: HostRecord) => void,
+): HostRecords {
+  const records = readHostRecords(stateDir);
+  const record = (records[host] ??= newHostRecord(now));
+  change(record);
+  writeHostRecords(stateDir, records);
+  return records;
 }

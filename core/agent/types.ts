@@ -18,9 +18,16 @@ export interface RunProgress {
 
 export interface LastError {
   code: string;
+  /** what happened, one sentence */
   message: string;
   /** what the user can do about it, one sentence */
   hint: string;
+}
+
+/** A backup host presenting another key than the pinned one: both fingerprints (SHA256:…). */
+export interface HostKeyChange {
+  pinned: string;
+  presented?: string;
 }
 
 export interface HostStatus {
@@ -33,8 +40,12 @@ export interface HostStatus {
   progress?: RunProgress;
   lastSuccess?: string;
   lastAttempt?: string;
+  /** how the last attempt ended (whoever started it: agent, tray or `pullback backup`) */
+  lastResult?: 'success' | 'failed' | 'cancelled';
   lastSnapshot?: string;
   lastError?: LastError;
+  /** set while the backup host presents a different host key than the pinned one */
+  hostKeyChange?: HostKeyChange;
   /** when the next automatic backup is due (ISO) */
   nextDue?: string;
   /** back-off after a failure: no automatic attempt before this time (ISO) */
@@ -56,7 +67,8 @@ export interface HistoryEntry {
   startedAt: string;
   finishedAt: string;
   result: 'success' | 'failed' | 'cancelled';
-  trigger: 'manual' | 'automatic';
+  /** manual: Back up now in the tray; automatic: the schedule; cli: `pullback backup` */
+  trigger: 'manual' | 'automatic' | 'cli';
   snapshot?: string;
   files?: number;
   totalBytes?: number;

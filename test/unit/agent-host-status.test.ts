@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deriveHostStatus, phaseOf, type HostFacts } from '../../core/agent/host-status.js';
 import type { HostRecord } from '../../core/agent/status-store.js';
+import { fingerprint, generateKeyPair } from '../../core/ssh/keys.js';
 
 const now = Date.parse('2026-11-26T18:00:00Z');
 const DAY = 24 * 3600_000;
@@ -25,7 +26,9 @@ const progress = {
   files: 1,
 };
 const schedule = { intervalHours: 24, overdueDays: 7 };
-const host = { name: 'home', address: '127.0.0.3' };
+const pinnedKey = generateKeyPair('pinned').publicKey;
+const presentedKey = generateKeyPair('presented').publicKey;
+const host = { name: 'home', address: '127.0.0.3', hostKey: pinnedKey };
 
 test('phase: a never-backed-up host with nothing in the way is idle', () => {
   assert.equal(phaseOf(fresh, reachable, false), 'idle');
@@ -55,18 +58,23 @@ test('phase: the last failure shows until a success; then succeeded', () => {
   assert.equal(phaseOf(ok, reachable, false), 'succeeded');
 });
 
-test('status: a changed host key shows HOST_KEY_MISMATCH with what to do', () => {
+test('status: a changed host key shows HOST_KEY_MISMATCH, both fingerprints and what to do, and no retry time', () => {
   const s = deriveHostStatus(
     host,
-    ok,
-    { reachable: 'host-key-changed', reachabilityDetail: 'other key' },
+    failed,
+    { reachable: 'host-key-changed', reachabilityDetail: 'other key', presentedKey },
     schedule,
     now,
   );
   assert.equal(s.phase, 'failed');
   assert.equal(s.lastError?.code, 'HOST_KEY_MISMATCH');
-  assert.equal(s.lastError?.message, 'other key');
-  assert.match(s.lastError!.hint, /pair again/);
+  assert.match(s.lastError!.message, /^Other key\.$/);
+  assert.match(s.lastError!.hint, /pair with it again/);
+  assert.deepEqual(s.hostKeyChange, {
+    pinned: fingerprint(pinnedKey),
+    presented: fingerprint(presentedKey),
+  });
+  assert.equal(s.retryAt, undefined, 'a changed key waits for the user, not for a timer');
 });
 
 test('status: back-off time, last error and next due time are shown', () => {

@@ -1,0 +1,115 @@
+import type { PullbackError } from '../errors.js';
+import type { BackupRunResult } from '../handoff/backup-client.js';
+import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
+import { explainError, type ExplainedError } from './error-hints.js';
+import { appendHistory } from './history.js';
+import { updateHostRecord, type HostRecords } from './status-store.js';
+import type { HistoryEntry } from './types.js';
+
+/**
+ * How every backup on this machine is written down, whoever started it (the agent on its
+ * schedule, the tray's Back up now, `pullback backup` from a shell or cron): one history line
+ * and the host's record in the status file. The schedule reads that record, so a CLI backup
+ * counts like any other and the agent does not repeat it a minute later.
+ */
+export interface RunStart {
+  host: string;
+  trigger: HistoryEntry['trigger'];
+  /** ms since epoch on the caller's clock (schedule time) */
+  startedAt: number;
+}
+
+export type RunOutcome =
+  | { result: BackupRunResult }
+  | {
+      error: PullbackError;
+      /** the agent itself stopped the run (shutdown, logout): it should run again soon */
+      stoppedByAgent?: boolean;
+    };
+
+export interface RecordedRun {
+  entry: HistoryEntry;
+  records: HostRecords;
+  /** set for a failure: what happened and what to do */
+  explained?: ExplainedError;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function recordRunStarted(stateDir: string, run: RunStart): HostRecords {
+  return updateHostRecord(stateDir, run.host, run.startedAt, (record) => {
+    record.lastAttempt = iso(run.startedAt);
+  });
+}
+
+/** Appends the history line and updates the record: success resets, failure backs off. */
+export function recordRunFinished(
+  stateDir: string,
+  run: RunStart,
+  outcome: RunOutcome,
+  now: number,
+  durationMs: number,
+  backoff: BackoffPolicy = DEFAULT_BACKOFF,
+): RecordedRun {
+  const base = {
+    host: run.host,
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(now),
+    trigger: run.trigger,
+    durationMs,
+  };
+  if ('result' in outcome) {
+    const { result } = outcome;
+    const entry: HistoryEntry = {
+      ...base,
+      result: 'success',
+      snapshot: result.snapshot,
+      files: result.stats.files,
+      totalBytes: result.stats.totalBytes,
+      bytesTransferred: result.stats.bytesTransferred,
+    };
+    if (result.warnings.length > 0) entry.warnings = result.warnings;
+    const records = updateHostRecord(stateDir, run.host, now, (record) => {
+      record.lastAttempt ??= base.startedAt;
+      record.lastSuccess = iso(now);
+      record.lastSnapshot = result.snapshot;
+      record.lastResult = 'success';
+      record.failures = 0;
+      delete record.lastError;
+      delete record.retryAt;
+      delete record.overdueWarnedAt;
+    });
+    appendHistory(stateDir, entry);
+    return { entry, records };
+  }
+
+  const { error } = outcome;
+  const cancelled = error.code === 'CANCELLED';
+  const message = outcome.stoppedByAgent ? 'the agent stopped (shutdown or logout)' : error.message;
+  const entry: HistoryEntry = {
+    ...base,
+    result: cancelled ? 'cancelled' : 'failed',
+    error: { code: error.code, message },
+  };
+  const explained = explainError(error.code, error.message);
+  const records = updateHostRecord(stateDir, run.host, now, (record) => {
+    record.lastAttempt ??= base.startedAt;
+    if (cancelled) {
+      record.lastResult = 'cancelled';
+      // A cancelled run should not restart a minute later; one stopped by shutdown should.
+      if (!outcome.stoppedByAgent) record.retryAt = iso(now + backoff.maxMs);
+      return;
+    }
+    record.lastResult = 'failed';
+    record.failures += 1;
+    record.retryAt = iso(now + backoffDelayMs(record.failures, backoff));
+    record.lastError = {
+      code: explained.code,
+      message: explained.message,
+      hint: explained.hint,
+      ...(explained.detail !== undefined && { detail: explained.detail }),
+    };
+  });
+  appendHistory(stateDir, entry);
+  return { entry, records, explained };
+}
