@@ -63,7 +63,8 @@ export default tseslint.config(
                 '**/main/**',
                 '**/cli/**',
               ],
-              message: 'renderer/ never imports Node, Electron, core/ (but core/format.js) or main/ code.',
+              message:
+                'renderer/ never imports Node, Electron, core/ (but core/format.js) or main/ code.',
             },
             {
               group: ['**/preload/**'],

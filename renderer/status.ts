@@ -2,6 +2,7 @@ import type { AgentState, HistoryEntry, HostStatus } from '../preload/api.js';
 import { pullback } from './bridge.js';
 import { byId, part } from './dom.js';
 import {
+  asSentence,
   errorText,
   formatBytes,
   formatDateTime,
@@ -34,6 +35,10 @@ function cardFor(host: string): HTMLLIElement {
   card.setAttribute('aria-labelledby', title.id);
   part<HTMLButtonElement>(card, '.backup-now').addEventListener('click', () => act(host, 'backup'));
   part<HTMLButtonElement>(card, '.cancel').addEventListener('click', () => act(host, 'cancel'));
+  part<HTMLButtonElement>(card, '.pair-again').addEventListener(
+    'click',
+    () => void pullback.openWindow('pairing'),
+  );
   hostsList.append(card);
   return card;
 }
@@ -49,12 +54,40 @@ async function act(host: string, what: 'backup' | 'cancel') {
   render(await pullback.getState());
 }
 
+// Shown on their own (reachability, retry time): not repeated in "Waiting: …".
+const SHOWN_APART =
+  /^(the backup host is not reachable|the backup host's host key changed|trying again after)/;
+
+/** What the host is doing, in sentences that agree with the badge and the facts below. */
 function detailOf(h: HostStatus): string {
   if (h.phase === 'running' && h.progress?.stage !== 'transferring') return 'Connecting…';
   if (h.phase === 'running') return `Backing up to ${h.address}`;
-  if (h.waitingFor) return `Waiting: ${h.waitingFor}.`;
-  if (h.retryAt) return `Trying again ${formatWhen(h.retryAt)}.`;
-  return h.address;
+  if (h.hostKeyChange) {
+    return `No backups go to ${h.address} until you pair with it again (or find out why its key changed).`;
+  }
+  const sentences: string[] = [];
+  if (h.reachable === 'unreachable') sentences.push(`${h.address} does not answer right now.`);
+  const reasons = (h.waitingFor ?? '').split('; ').filter((r) => r && !SHOWN_APART.test(r));
+  if (reasons.length > 0) sentences.push(`Waiting: ${reasons.join('; ')}.`);
+  // The back-off delays only a backup that is due; before that, "Next backup" says when.
+  const due = !h.nextDue || Date.parse(h.nextDue) <= Date.now();
+  if (h.retryAt && due) sentences.push(`Trying again ${formatWhen(h.retryAt)}.`);
+  return sentences.length > 0 ? sentences.join(' ') : h.address;
+}
+
+/** "now" once it is due (also when overdue), never a due time in the past. */
+function nextText(h: HostStatus, pausedUntil: string | undefined): string {
+  if (h.phase === 'running') return 'now';
+  if (h.hostKeyChange) return 'after you pair again';
+  if (pausedUntil) return 'when automatic backups are resumed';
+  const next = [h.nextDue, h.retryAt]
+    .filter((t): t is string => !!t)
+    .sort()
+    .at(-1);
+  if (!next || Date.parse(next) <= Date.now()) {
+    return h.reachable === 'unreachable' ? 'now, as soon as the backup host answers' : 'now';
+  }
+  return formatWhen(next);
 }
 
 function progressText(h: HostStatus): string {
@@ -66,7 +99,7 @@ function progressText(h: HostStatus): string {
   return parts.join(' · ');
 }
 
-function renderHost(h: HostStatus) {
+function renderHost(h: HostStatus, pausedUntil: string | undefined) {
   const card = cardFor(h.host);
   card.dataset.phase = h.phase;
   part(card, '.host-name').textContent = h.host;
@@ -82,13 +115,24 @@ function renderHost(h: HostStatus) {
   bar.setAttribute('aria-label', `Backup to ${h.host}`);
   part(card, '.progress-text').textContent = running ? progressText(h) : '';
   part(card, '.last').textContent = formatWhen(h.lastSuccess);
-  part(card, '.next').textContent = running ? 'now' : formatWhen(h.nextDue);
-  const error = part(card, '.host-error');
-  const message =
-    hostErrors.get(h.host) ??
-    (h.lastError && h.phase === 'failed' ? `${h.lastError.message} ${h.lastError.hint}` : '');
-  error.hidden = message === '';
-  error.textContent = message;
+  part(card, '.next').textContent = nextText(h, pausedUntil);
+  // What happened and what to do: two sentences, each in its own paragraph.
+  const refused = hostErrors.get(h.host);
+  const shown = refused
+    ? { message: refused, hint: '' }
+    : h.lastError && !running
+      ? h.lastError
+      : undefined;
+  part(card, '.host-error').hidden = !shown;
+  part(card, '.error-message').textContent = shown ? asSentence(shown.message) : '';
+  part(card, '.error-hint').textContent = shown ? asSentence(shown.hint) : '';
+  part(card, '.error-hint').hidden = !shown?.hint;
+  const keyChange = h.hostKeyChange;
+  part(card, '.key-change').hidden = !keyChange;
+  part(card, '.key-pinned').textContent = keyChange?.pinned ?? '';
+  part(card, '.key-presented').textContent = keyChange?.presented ?? 'not known yet';
+  part(card, '.pair-again').hidden = !keyChange;
+  part(card, '.backup-now').hidden = !!keyChange;
   part<HTMLButtonElement>(card, '.backup-now').disabled = running;
   part(card, '.cancel').hidden = !running;
 }
@@ -107,7 +151,7 @@ function render(state: AgentState) {
   for (const card of hostsList.querySelectorAll<HTMLLIElement>('li[data-host]')) {
     if (!names.has(card.dataset.host ?? '')) card.remove();
   }
-  state.hosts.forEach(renderHost);
+  state.hosts.forEach((h) => renderHost(h, state.pausedUntil));
   // History changes only when a run ends; reload it then.
   const finished = state.hosts.map((h) => `${h.lastAttempt}/${h.phase}`).join();
   if (finished !== lastFinished) {

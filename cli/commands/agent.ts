@@ -84,7 +84,13 @@ export async function agentCommand(argv: string[]): Promise<number> {
       const hint = h.lastError?.hint ?? '';
       if (json) {
         console.log(
-          JSON.stringify({ time: logTimestamp(Date.now()), type: 'attention', host: h.host, what, hint }),
+          JSON.stringify({
+            time: logTimestamp(Date.now()),
+            type: 'attention',
+            host: h.host,
+            what,
+            hint,
+          }),
         );
       } else print(`host=${h.host} needs attention: ${what}. ${hint}`);
     }

@@ -1,5 +1,9 @@
 import { parseCommandArgs } from '../args.js';
-import { recordRunFinished, recordRunStarted, type RunStart } from '../../core/agent/run-records.js';
+import {
+  recordRunFinished,
+  recordRunStarted,
+  type RunStart,
+} from '../../core/agent/run-records.js';
 import { readClientConfig } from '../../core/config/client-store.js';
 import { clientStateDir } from '../../core/config/paths.js';
 import { readIdentityKey } from '../../core/config/identity.js';

@@ -546,7 +546,6 @@ class AgentImpl implements Agent {
 
   /** Hosts follow the config: new ones start unknown, changed endpoints are re-checked. */
   private syncHosts(): void {
-    const now = this.clock();
     let created = false;
     for (const host of this.config.hosts) {
       const h = this.hosts.get(host.name);
@@ -556,6 +555,7 @@ class AgentImpl implements Agent {
         h.config = host;
         h.reachable = 'unknown';
         h.reachabilityDetail = undefined;
+        h.presentedKey = undefined;
         h.lastCheckAt = undefined;
       } else {
         h.config = host;

@@ -75,12 +75,12 @@ const TRANSLATIONS: Translation[] = [
   {
     match: /ENOTFOUND|EAI_AGAIN|cannot resolve|getaddrinfo/,
     message: () => "The backup host's name could not be looked up.",
-    hint: 'Check the network connection, or pair using the backup host\'s address instead of its name.',
+    hint: "Check the network connection, or pair using the backup host's address instead of its name.",
   },
   {
     match: /ECONNRESET|EPIPE|socket hang up|Connection lost/i,
     message: (where) => `The backup host${where} closed the connection unexpectedly.`,
-    hint: 'Pullback will try again; if it keeps happening, check the backup host\'s SSH logs.',
+    hint: "Pullback will try again; if it keeps happening, check the backup host's SSH logs.",
   },
   {
     match: /All configured authentication methods failed|refused our key|Permission denied/,
@@ -91,7 +91,7 @@ const TRANSLATIONS: Translation[] = [
     match: /different host key|host key changed|Host key verification failed/i,
     code: 'HOST_KEY_MISMATCH',
     message: () =>
-      "The backup host presented a different identity (host key) than the one pinned when pairing.",
+      'The backup host presented a different identity (host key) than the one pinned when pairing.',
   },
 ];
 

@@ -226,3 +226,17 @@ export async function assertFitsAtDoubleZoom(page: Page, width = 600): Promise<v
   if (before) await page.setViewportSize(before);
   if (overflow > 0) throw new Error(`at 200 % zoom the page scrolls sideways by ${overflow} px`);
 }
+
+/** One element (a host card, say) as docs/screenshots/<name>-<scheme>.png, light and dark. */
+export async function screenshotElement(page: Page, selector: string, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme });
+    await page.locator(selector).screenshot({
+      path: join(SCREENSHOT_DIR, `${name}-${colorScheme}.png`),
+      animations: 'disabled',
+      caret: 'hide',
+    });
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
