@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { AgentController } from '../core/agent/types.js';
 import { PullbackError, asPullbackError } from '../core/errors.js';
 import type { IpcResult, PullbackBackend, WindowName } from '../preload/api.js';
@@ -53,11 +54,11 @@ export function createBackend(deps: BackendDeps): PullbackBackend {
     },
     getConfig: async () => toPreferences(settings.read()),
     async saveConfig(change) {
-      const next = applyPreferences(settings.read(), change);
+      const { config: next, notes } = applyPreferences(settings.read(), change, existsSync);
       settings.write(next);
       deps.afterSave?.(next.startOnLogin);
       await agent.reload();
-      return toPreferences(next);
+      return { ...toPreferences(next), notes };
     },
     pairStart: (userAtHost) => pairing.start(String(userAtHost)),
     async pairConfirm() {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ClientConfig } from '../core/config/client-schema.js';
 import { parseClientConfig } from '../core/config/client-store.js';
+import { checkSources } from '../core/config/source-checks.js';
 import { zodToPullbackError } from '../core/config/zod-error.js';
 import { fingerprint } from '../core/ssh/keys.js';
 import type { Preferences, PreferencesChange } from '../preload/api.js';
@@ -54,11 +55,27 @@ const changeSchema = z
   .partial()
   .strict();
 
-/** Returns the new config, validated by the one schema; throws BAD_CONFIG naming the field. */
-export function applyPreferences(config: ClientConfig, change: PreferencesChange): ClientConfig {
+export interface AppliedPreferences {
+  config: ClientConfig;
+  /** what saving changed beyond the request (overlapping sources left out), one sentence each */
+  notes: string[];
+}
+
+/**
+ * Returns the new config, validated by the one schema and by the same source checks as the
+ * CLI (a new source must exist; one inside another is left out, with a note); throws
+ * BAD_CONFIG naming the field. `exists` says whether a path exists on this machine.
+ */
+export function applyPreferences(
+  config: ClientConfig,
+  change: PreferencesChange,
+  exists: (path: string) => boolean,
+): AppliedPreferences {
   const parsed = changeSchema.safeParse(change);
   if (!parsed.success) throw zodToPullbackError('BAD_CONFIG', 'preferences', parsed.error);
   const c = parsed.data;
+  const checked = c.sources && checkSources(c.sources, config.sources, exists);
+  if (checked) c.sources = checked.sources;
   const removed = new Set(c.removeHosts ?? []);
   const hosts = config.hosts
     .filter((h) => !removed.has(h.name))
@@ -67,7 +84,7 @@ export function applyPreferences(config: ClientConfig, change: PreferencesChange
       const { bwlimitKiB: _old, ...rest } = h;
       return c.bandwidthLimitKiB > 0 ? { ...rest, bwlimitKiB: c.bandwidthLimitKiB } : rest;
     });
-  return parseClientConfig(
+  const next = parseClientConfig(
     {
       ...config,
       ...(c.name !== undefined && { name: c.name }),
@@ -88,4 +105,5 @@ export function applyPreferences(config: ClientConfig, change: PreferencesChange
     },
     'preferences',
   );
+  return { config: next, notes: checked?.notes ?? [] };
 }

@@ -66,7 +66,8 @@ export interface PullbackApi {
   /** pause automatic backups until this ISO time; null resumes */
   pause(until: string | null): Promise<void>;
   getConfig(): Promise<Preferences>;
-  saveConfig(change: PreferencesChange): Promise<Preferences>;
+  /** the saved preferences, with `notes` on what saving changed (overlapping sources left out) */
+  saveConfig(change: PreferencesChange): Promise<Preferences & { notes: string[] }>;
   /** first contact: read the host key of `user@host[:port]` without logging in */
   pairStart(userAtHost: string): Promise<PairingOffer>;
   /** the user compared the fingerprint: pin the key and add the host to the config */

@@ -67,8 +67,15 @@ function showError(err: unknown) {
   box.textContent = err === undefined ? '' : errorText(err);
 }
 
+function showNotes(notes: string[]) {
+  const box = byId('save-notes');
+  box.hidden = notes.length === 0;
+  box.textContent = notes.join(' ');
+}
+
 async function save() {
   showError(undefined);
+  showNotes([]);
   byId('saved').textContent = '';
   try {
     const saved = await pullback.saveConfig({
@@ -91,6 +98,7 @@ async function save() {
     });
     fill(saved);
     byId('saved').textContent = 'Saved.';
+    showNotes(saved.notes);
   } catch (err) {
     showError(err);
   }
