@@ -37,10 +37,9 @@ export function notificationFor(
       // Cancelled by the user: they know. Host key changes get their own notification.
       if (!prefs.failed || event.entry.result === 'cancelled') return undefined;
       if (event.entry.error?.code === 'HOST_KEY_MISMATCH') return undefined;
-      const reason = event.entry.error?.message ?? 'unknown error';
       return {
         title: `Backup to ${event.host} failed`,
-        body: `${reason}\n${event.hint}`,
+        body: `${event.reason}\n${event.hint}`,
         urgency: 'normal',
       };
     }

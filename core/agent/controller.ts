@@ -4,6 +4,7 @@ import { parseClientConfig, readClientConfig, updateClientConfig } from '../conf
 import { readIdentityKey } from '../config/identity.js';
 import { clientConfigFile, clientStateDir } from '../config/paths.js';
 import { PullbackError, asPullbackError } from '../errors.js';
+import { asSentence } from '../format.js';
 import { runBackup } from '../handoff/backup-client.js';
 import { launcherFor as defaultLauncherFor } from '../handoff/launchers.js';
 import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
@@ -517,7 +518,13 @@ class AgentImpl implements Agent {
       h.reachable = 'unknown';
       h.lastCheckAt = undefined;
     }
-    this.emit({ type: 'backup-failed', host: name, entry, hint: explained?.hint ?? '' });
+    this.emit({
+      type: 'backup-failed',
+      host: name,
+      entry,
+      reason: explained?.message ?? asSentence(outcome.error.message),
+      hint: explained?.hint ?? '',
+    });
   }
 
   // ── bookkeeping ────────────────────────────────────────────────────────────────

@@ -82,7 +82,15 @@ export type AgentEvent =
   | { type: 'state'; state: AgentState }
   | { type: 'backup-started'; host: string; trigger: 'manual' | 'automatic' }
   | { type: 'backup-finished'; host: string; entry: HistoryEntry }
-  | { type: 'backup-failed'; host: string; entry: HistoryEntry; hint: string }
+  | {
+      type: 'backup-failed';
+      host: string;
+      entry: HistoryEntry;
+      /** what happened, one sentence in words (entry.error keeps the raw text for logs) */
+      reason: string;
+      /** what to do about it, one sentence */
+      hint: string;
+    }
   | { type: 'overdue'; host: string; days: number; lastSuccess?: string }
   | { type: 'host-key-changed'; host: string }
   | { type: 'log'; message: string };

@@ -35,7 +35,13 @@ test('each event is one line naming the host', () => {
     error: { code: 'NO_SPACE', message: 'disk full' },
   };
   assert.equal(
-    eventLine({ type: 'backup-failed', host: 'home', entry: failed, hint: 'Free space.' }),
+    eventLine({
+      type: 'backup-failed',
+      host: 'home',
+      entry: failed,
+      reason: 'The disk is full.',
+      hint: 'Free space.',
+    }),
     'host=home backup failed (automatic): NO_SPACE: disk full (Free space.)',
   );
   assert.match(

@@ -37,21 +37,31 @@ test('notification: finished says files, size and duration', () => {
   );
 });
 
-test('notification: failed says the reason and what to do; cancelled says nothing', () => {
+test('notification: failed says the reason in words and what to do, never the raw text; cancelled says nothing', () => {
   const failed = entry({
     result: 'failed',
-    error: { code: 'UNREACHABLE', message: 'home: connection refused' },
+    error: { code: 'UNREACHABLE', message: 'connect ECONNREFUSED 127.0.0.3:22' },
   });
   const n = notificationFor(
-    { type: 'backup-failed', host: 'home', entry: failed, hint: 'Check the network.' },
+    {
+      type: 'backup-failed',
+      host: 'home',
+      entry: failed,
+      reason: 'The backup host refused the connection.',
+      hint: 'Check the network.',
+    },
     ALL,
     NOW,
   );
   assert.equal(n?.title, 'Backup to home failed');
-  assert.equal(n?.body, 'home: connection refused\nCheck the network.');
+  assert.equal(n?.body, 'The backup host refused the connection.\nCheck the network.');
   const cancelled = entry({ result: 'cancelled', error: { code: 'CANCELLED', message: 'x' } });
   assert.equal(
-    notificationFor({ type: 'backup-failed', host: 'home', entry: cancelled, hint: '' }, ALL, NOW),
+    notificationFor(
+      { type: 'backup-failed', host: 'home', entry: cancelled, reason: 'Cancelled.', hint: '' },
+      ALL,
+      NOW,
+    ),
     undefined,
   );
 });
