@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { ClientConfig, HostConfig } from '../config/client-schema.js';
+import type { ClientConfig } from '../config/client-schema.js';
 import { parseClientConfig, readClientConfig, updateClientConfig } from '../config/client-store.js';
 import { readIdentityKey } from '../config/identity.js';
 import { clientConfigFile, clientStateDir } from '../config/paths.js';
@@ -17,24 +17,19 @@ import { watchNetwork, type NetworkWatcher } from './network-watcher.js';
 import { checkOverdue } from './overdue.js';
 import { DEFAULT_POWER_SUPPLY_DIR, readPowerSource } from './power.js';
 import { DEFAULT_REACHABILITY_TIMEOUT_MS, checkReachability } from './reachability.js';
-import { isDue, isPaused } from './schedule.js';
-import { recordRunFinished, recordRunStarted, type RunOutcome } from './run-records.js';
+import { isDue, isPaused, scheduleBlockers } from './schedule.js';
 import {
-  hostRecordsStamp,
-  newHostRecord,
-  readHostRecords,
-  updateHostRecord,
-  type HostRecord,
-  type HostRecords,
-} from './status-store.js';
-import type {
-  AgentController,
-  AgentEvent,
-  AgentState,
-  HistoryEntry,
-  Reachability,
-  RunProgress,
-} from './types.js';
+  forgetReachability,
+  reachabilityError,
+  reachabilityReason,
+  sameEndpoint,
+  type HostRuntime,
+  type RunningBackup,
+} from './host-runtime.js';
+import { RecordBook } from './record-book.js';
+import { recordRunFinished, recordRunStarted, type RunOutcome } from './run-records.js';
+import type { HostRecord } from './status-store.js';
+import type { AgentController, AgentEvent, AgentState, HistoryEntry } from './types.js';
 
 /**
  * The controller shared by the tray and the headless `pullback agent`: watches each backup host,
@@ -64,53 +59,10 @@ export interface Agent extends AgentController {
   whenIdle(): Promise<void>;
 }
 
-interface RunningBackup {
-  trigger: 'manual' | 'automatic';
-  startedAt: number;
-  startedReal: number;
-  abort: AbortController;
-  progress: RunProgress;
-  done: Promise<void>;
-}
-
-interface HostRuntime {
-  config: HostConfig;
-  reachable: Reachability;
-  reachabilityDetail?: string;
-  presentedKey?: string;
-  /** real time of the last reachability check */
-  lastCheckAt?: number;
-  waitingFor?: string;
-  run?: RunningBackup;
-  evaluating?: Promise<void>;
-  queued?: { force: boolean; promise: Promise<void> };
-}
-
 const PROGRESS_PUBLISH_MS = 250;
 const FACTS_CACHE_MS = 2000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function sameEndpoint(a: HostConfig, b: HostConfig): boolean {
-  return (
-    a.address === b.address &&
-    a.port === b.port &&
-    a.hostKey === b.hostKey &&
-    a.localAddress === b.localAddress &&
-    a.user === b.user
-  );
-}
-
-function reachabilityReason(reachable: Reachability): string {
-  switch (reachable) {
-    case 'unreachable':
-      return 'the backup host is not reachable (not on its network?)';
-    case 'host-key-changed':
-      return "the backup host's host key changed";
-    default:
-      return 'checking whether the backup host is reachable';
-  }
-}
 
 class AgentImpl implements Agent {
   private readonly env: NodeJS.ProcessEnv;
@@ -128,9 +80,7 @@ class AgentImpl implements Agent {
   private config: ClientConfig;
   private configError?: PullbackError;
   private configStamp = '';
-  /** the status file as last read or written; re-read whenever another process rewrote it */
-  private records: HostRecords = {};
-  private recordsStamp = '';
+  private readonly records: RecordBook;
   private readonly hosts = new Map<string, HostRuntime>();
   private readonly listeners = new Set<(event: AgentEvent) => void>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -163,7 +113,7 @@ class AgentImpl implements Agent {
     } catch (err) {
       this.configError = asPullbackError(err, 'BAD_CONFIG');
     }
-    this.refreshRecords();
+    this.records = new RecordBook(this.stateDir, this.clock, (m) => this.log(m));
     this.syncHosts();
   }
 
@@ -200,14 +150,14 @@ class AgentImpl implements Agent {
   }
 
   getState(): AgentState {
-    this.refreshRecords();
+    this.records.refresh();
     const now = this.clock();
     const state: AgentState = {
       hosts: this.config.hosts.map((host) => {
         const h = this.hosts.get(host.name);
         return deriveHostStatus(
           host,
-          this.recordFor(host.name),
+          this.records.get(host.name),
           {
             reachable: h?.reachable ?? 'unknown',
             reachabilityDetail: h?.reachabilityDetail,
@@ -250,7 +200,7 @@ class AgentImpl implements Agent {
           this.startRun(h, 'manual');
           started++;
         } else {
-          refusals.push(this.reachabilityError(h));
+          refusals.push(reachabilityError(h));
         }
       }),
     );
@@ -316,7 +266,7 @@ class AgentImpl implements Agent {
   private async evaluateAll(force: boolean): Promise<void> {
     if (this.stopped) return;
     this.factsCache = undefined;
-    this.refreshRecords();
+    this.records.refresh();
     await Promise.all([...this.hosts.values()].map((h) => this.evaluateHost(h, force)));
   }
 
@@ -344,7 +294,7 @@ class AgentImpl implements Agent {
   private async evaluate(h: HostRuntime, force: boolean): Promise<void> {
     if (this.stopped || this.hosts.get(h.config.name) !== h) return;
     const now = this.clock();
-    const record = this.recordFor(h.config.name);
+    const record = this.records.get(h.config.name);
     this.warnIfOverdue(h, record, now);
     if (h.run) return this.publish();
     const schedule = this.config.schedule;
@@ -352,16 +302,12 @@ class AgentImpl implements Agent {
     const stale =
       h.lastCheckAt === undefined || Date.now() - h.lastCheckAt >= this.idleCheckIntervalMs;
 
-    const blockers: string[] = [];
-    if (this.config.sources.length === 0)
-      blockers.push('nothing to back up yet: no folders chosen');
-    if (isPaused(schedule.pausedUntil, now)) {
-      blockers.push(`automatic backups are paused until ${schedule.pausedUntil}`);
-    }
-    if (record.retryAt && Date.parse(record.retryAt) > now) {
-      const after = record.lastResult === 'cancelled' ? 'cancelled run' : 'failure';
-      blockers.push(`trying again after the last ${after}, at ${record.retryAt}`);
-    }
+    const blockers = scheduleBlockers(
+      this.config.sources.length,
+      schedule.pausedUntil,
+      record,
+      now,
+    );
     // Due and otherwise free to run: check every time; else only now and then (keeps sshd logs calm).
     if (force || stale || (due && blockers.length === 0)) await this.checkReach(h);
     if (!due) {
@@ -411,7 +357,7 @@ class AgentImpl implements Agent {
     );
     if (!overdue || record.overdueWarnedAt) return;
     record.overdueWarnedAt = iso(now);
-    this.updateRecord(h.config.name, (r) => (r.overdueWarnedAt = iso(now)));
+    this.records.update(h.config.name, (r) => (r.overdueWarnedAt = iso(now)));
     this.emit({ type: 'overdue', host: h.config.name, days, lastSuccess: record.lastSuccess });
   }
 
@@ -437,7 +383,7 @@ class AgentImpl implements Agent {
     };
     h.run = run;
     h.waitingFor = undefined;
-    this.saveRecords(() =>
+    this.records.write(() =>
       recordRunStarted(this.stateDir, { host: h.config.name, trigger, startedAt: now }),
     );
     this.emit({ type: 'backup-started', host: h.config.name, trigger });
@@ -490,7 +436,7 @@ class AgentImpl implements Agent {
 
   private finished(h: HostRuntime, run: RunningBackup, outcome: RunOutcome): void {
     const name = h.config.name;
-    const recorded = this.saveRecords(() =>
+    const recorded = this.records.write(() =>
       recordRunFinished(
         this.stateDir,
         { host: name, trigger: run.trigger, startedAt: run.startedAt },
@@ -515,8 +461,7 @@ class AgentImpl implements Agent {
       // Look again (no login) to learn which key it presents now, for the status window.
       this.track(this.checkReach(h).then(() => this.publish()));
     } else if (code === 'UNREACHABLE' || code === 'TIMEOUT') {
-      h.reachable = 'unknown';
-      h.lastCheckAt = undefined;
+      forgetReachability(h);
     }
     this.emit({
       type: 'backup-failed',
@@ -543,14 +488,6 @@ class AgentImpl implements Agent {
     return [...this.hosts.values()].flatMap((h) => (h.run ? [h.run] : []));
   }
 
-  private reachabilityError(h: HostRuntime): PullbackError {
-    const detail = h.reachabilityDetail ?? 'not checked yet';
-    if (h.reachable === 'host-key-changed') {
-      return new PullbackError('HOST_KEY_MISMATCH', `${h.config.name}: ${detail}`);
-    }
-    return new PullbackError('UNREACHABLE', `${h.config.name}: ${detail}`);
-  }
-
   /** Hosts follow the config: new ones start unknown, changed endpoints are re-checked. */
   private syncHosts(): void {
     let created = false;
@@ -560,14 +497,11 @@ class AgentImpl implements Agent {
         this.hosts.set(host.name, { config: host, reachable: 'unknown' });
       } else if (!sameEndpoint(h.config, host)) {
         h.config = host;
-        h.reachable = 'unknown';
-        h.reachabilityDetail = undefined;
-        h.presentedKey = undefined;
-        h.lastCheckAt = undefined;
+        forgetReachability(h);
       } else {
         h.config = host;
       }
-      if (!this.records[host.name]) created = true;
+      if (!this.records.has(host.name)) created = true;
     }
     for (const [name, h] of this.hosts) {
       if (this.config.hosts.some((host) => host.name === name)) continue;
@@ -577,39 +511,7 @@ class AgentImpl implements Agent {
     if (!created) return;
     for (const host of this.config.hosts) {
       // Tracking starts now for a host never seen (the overdue clock of a never-backed-up host).
-      if (!this.records[host.name]) this.updateRecord(host.name, () => {});
-    }
-  }
-
-  private recordFor(name: string): HostRecord {
-    this.records[name] ??= newHostRecord(this.clock());
-    return this.records[name];
-  }
-
-  /** Re-reads the status file when another process (a CLI backup) rewrote it. */
-  private refreshRecords(): void {
-    const stamp = hostRecordsStamp(this.stateDir);
-    if (stamp === this.recordsStamp) return;
-    this.records = readHostRecords(this.stateDir);
-    this.recordsStamp = stamp;
-  }
-
-  private updateRecord(name: string, change: (record: HostRecord) => void): void {
-    this.saveRecords(() => updateHostRecord(this.stateDir, name, this.clock(), change));
-  }
-
-  /** Runs a read-change-write of the status file; a failure to write is logged, not fatal. */
-  private saveRecords<T extends HostRecords | { records: HostRecords }>(
-    write: () => T,
-  ): T | undefined {
-    try {
-      const written = write();
-      this.records = 'records' in written ? (written.records as HostRecords) : written;
-      this.recordsStamp = hostRecordsStamp(this.stateDir);
-      return written;
-    } catch (err) {
-      this.log(`cannot write the status or history file: ${asPullbackError(err).toLine()}`);
-      return undefined;
+      if (!this.records.has(host.name)) this.records.update(host.name, () => {});
     }
   }
 

@@ -35,3 +35,24 @@ export function isPaused(pausedUntil: string | undefined, now: number): boolean 
   const until = Date.parse(pausedUntil);
   return !Number.isNaN(until) && until > now;
 }
+
+/**
+ * What keeps a due automatic backup from starting, before reachability and conditions: no
+ * sources, a pause, the back-off after a failure or a cancel. One reason a line, in words.
+ */
+export function scheduleBlockers(
+  sourceCount: number,
+  pausedUntil: string | undefined,
+  record: { retryAt?: string; lastResult?: 'success' | 'failed' | 'cancelled' },
+  now: number,
+): string[] {
+  const blockers: string[] = [];
+  if (sourceCount === 0) blockers.push('nothing to back up yet: no folders chosen');
+  if (isPaused(pausedUntil, now))
+    blockers.push(`automatic backups are paused until ${pausedUntil}`);
+  if (record.retryAt && Date.parse(record.retryAt) > now) {
+    const after = record.lastResult === 'cancelled' ? 'cancelled run' : 'failure';
+    blockers.push(`trying again after the last ${after}, at ${record.retryAt}`);
+  }
+  return blockers;
+}

@@ -245,8 +245,9 @@ test('the backup host key changed: no backup, a clear host-key-changed state, Ba
     const status = h.host();
     assert.equal(status.phase, 'failed');
     assert.equal(status.lastError?.code, 'HOST_KEY_MISMATCH');
-    assert.match(status.lastError!.message, /different host key/);
-    assert.match(status.lastError!.hint, /identity changed.*pair again/);
+    assert.match(status.lastError!.message, /different identity \(host key\)/);
+    assert.match(status.lastError!.hint, /reinstalled, pair with it again/);
+    assert.ok(status.hostKeyChange?.presented, 'the presented fingerprint is shown');
     assert.match(status.waitingFor ?? '', /host key changed/);
     await assert.rejects(h.agent.backupNow('home'), { code: 'HOST_KEY_MISMATCH' });
     await sleep(2500);
