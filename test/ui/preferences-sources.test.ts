@@ -1,18 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readClientConfig } from '../../core/config/client-store.js';
 import { clientConfigFile } from '../../core/config/paths.js';
 import { startBackupHost, makeTestClient } from '../support/backup-host.js';
-import {
-  launchChromium,
-  missingPrerequisite,
-  openBridgedPage,
-  serveRenderer,
-  tempDir,
-  testAgent,
-} from './ui-harness.js';
+import { missingPrerequisite, openBridgedPage, startUi, tempDir, testAgent } from './ui-harness.js';
 
 test('UI: Preferences adds and removes sources and excludes with the same checks as the CLI: a missing source is refused, one inside another is left out with a note', async (t) => {
   const missing = missingPrerequisite();
@@ -27,16 +20,8 @@ test('UI: Preferences adds and removes sources and excludes with the same checks
     excludes: ['.cache/'],
   });
   const agent = testAgent(client.env);
-  const server = await serveRenderer();
-  const browser = await launchChromium();
-  t.after(async () => {
-    await agent.stop();
-    await browser.close();
-    await server.close();
-    await host.stop();
-    for (const dir of [first, second, client.dir]) rmSync(dir, { recursive: true, force: true });
-  });
-  const { page, close } = await openBridgedPage(browser, server.url, 'preferences', {
+  const { url, browser } = await startUi(t, { agent, host, dirs: [first, second, client.dir] });
+  const { page, close } = await openBridgedPage(browser, url, 'preferences', {
     env: client.env,
     agent,
     viewport: { width: 680, height: 1400 },

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { recordRunFinished } from '../../core/agent/run-records.js';
 import { writeHostRecords, type HostRecords } from '../../core/agent/status-store.js';
 import { readClientConfig, writeClientConfig } from '../../core/config/client-store.js';
@@ -9,11 +8,10 @@ import { fingerprint, generateKeyPair } from '../../core/ssh/keys.js';
 import { startBackupHost, makeTestClient } from '../support/backup-host.js';
 import { freePort } from '../support/ports.js';
 import {
-  launchChromium,
   missingPrerequisite,
   openBridgedPage,
   screenshotElement,
-  serveRenderer,
+  startUi,
   tempDir,
   testAgent,
 } from './ui-harness.js';
@@ -54,32 +52,23 @@ test('UI: the status window tells unreachable, changed host key, overdue and a f
     client.env,
   );
   const stateDir = client.env.PULLBACK_STATE_DIR!;
+  // Last successes: an hour ago (home), two (office), eleven days (cabin), 30 hours (nas).
+  const succeeded = (lastSuccessAgo: number) => ({
+    trackedSince: ago(60 * DAY),
+    lastSuccess: ago(lastSuccessAgo),
+    lastResult: 'success' as const,
+    failures: 0,
+  });
   const records: HostRecords = {
-    home: {
-      trackedSince: ago(30 * DAY),
-      lastSuccess: ago(HOUR),
-      lastResult: 'success',
-      failures: 0,
-    },
+    home: succeeded(HOUR),
     office: {
-      trackedSince: ago(30 * DAY),
-      lastSuccess: ago(2 * HOUR),
+      ...succeeded(2 * HOUR),
       lastResult: 'failed',
       failures: 1,
       retryAt: new Date(Date.now() + 60_000).toISOString(),
     },
-    cabin: {
-      trackedSince: ago(60 * DAY),
-      lastSuccess: ago(11 * DAY),
-      lastResult: 'success',
-      failures: 0,
-    },
-    nas: {
-      trackedSince: ago(30 * DAY),
-      lastSuccess: ago(30 * HOUR),
-      lastResult: 'success',
-      failures: 0,
-    },
+    cabin: succeeded(11 * DAY),
+    nas: succeeded(30 * HOUR),
   };
   writeHostRecords(stateDir, records);
   // The nas failed the way Node reports it: recorded through the one path every backup takes.
@@ -98,18 +87,9 @@ test('UI: the status window tells unreachable, changed host key, overdue and a f
 
   const agent = testAgent(client.env);
   await agent.checkNow(); // the real reachability checks; nothing is due that could start
-  const server = await serveRenderer();
-  const browser = await launchChromium();
-  t.after(async () => {
-    await agent.stop();
-    await browser.close();
-    await server.close();
-    await host.stop();
-    rmSync(source, { recursive: true, force: true });
-    rmSync(client.dir, { recursive: true, force: true });
-  });
+  const { url, browser } = await startUi(t, { agent, host, dirs: [source, client.dir] });
 
-  const { page, opened } = await openBridgedPage(browser, server.url, 'status', {
+  const { page, opened } = await openBridgedPage(browser, url, 'status', {
     env: client.env,
     agent,
     viewport: { width: 600, height: 1400 },

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
@@ -239,4 +239,24 @@ export async function screenshotElement(page: Page, selector: string, name: stri
     });
   }
   await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/**
+ * The pages served, Chromium started, and everything stopped and removed after the test:
+ * the agent, the backup host and the given directories.
+ */
+export async function startUi(
+  t: { after(fn: () => Promise<void>): void },
+  cleanup: { agent: Agent; host: { stop(): Promise<void> }; dirs: string[] },
+): Promise<{ url: string; browser: Browser }> {
+  const server = await serveRenderer();
+  const browser = await launchChromium();
+  t.after(async () => {
+    await cleanup.agent.stop();
+    await browser.close();
+    await server.close();
+    await cleanup.host.stop();
+    for (const dir of cleanup.dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  return { url: server.url, browser };
 }
