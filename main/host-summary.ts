@@ -65,6 +65,8 @@ export function hostStatusLine(h: HostStatus, now: Date): string {
     }
     case 'succeeded':
     case 'idle':
+      // Like the status window: a host that does not answer is not shown as simply fine.
+      if (h.reachable === 'unreachable') return `${h.host}: not reachable, ${lastBackup(h, now)}`;
       return `${h.host}: ${lastBackup(h, now)}`;
   }
 }

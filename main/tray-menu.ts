@@ -90,7 +90,11 @@ export function buildTrayMenu(state: AgentState, now: Date): MenuTemplateItem[] 
     if (state.pausedUntil) {
       items.push({ id: 'status:paused', label: pausedText(state.pausedUntil), enabled: false });
     }
-    items.push(separator('sep-status'), backupNowItem(state));
+    items.push(separator('sep-status'));
+    if (state.hosts.some((h) => h.reachable === 'host-key-changed')) {
+      items.push({ id: 'pair', label: 'Pair again…', action: { kind: 'open-pairing' } });
+    }
+    items.push(backupNowItem(state));
     if (state.hosts.some((h) => h.phase === 'running')) {
       items.push({ id: 'cancel', label: 'Cancel backup', action: { kind: 'cancel' } });
     }

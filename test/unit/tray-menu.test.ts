@@ -168,7 +168,17 @@ test('tray menu, not paused: Pause offers 1 hour, 1 day and until resumed', () =
   );
 });
 
-test('tray menu, host key changed: a clear line, error icon, no backup offered to it', () => {
+test('tray menu, unreachable after a success: the line says so, never just "last backup 1 h ago"', () => {
+  const s = state([
+    host({ phase: 'succeeded', reachable: 'unreachable', lastSuccess: hoursAgo(1) }),
+  ]);
+  assert.equal(
+    label(buildTrayMenu(s, NOW), 'status:home'),
+    'home: not reachable, last backup 1 h ago',
+  );
+});
+
+test('tray menu, host key changed: a clear line, error icon, Pair again offered', () => {
   const s = state([
     host({
       phase: 'failed',
@@ -182,6 +192,8 @@ test('tray menu, host key changed: a clear line, error icon, no backup offered t
     label(items, 'status:home'),
     'home: host key changed, not backing up (last backup 5 h ago)',
   );
+  assert.deepEqual(findMenuItem(items, 'pair')?.action, { kind: 'open-pairing' });
+  assert.equal(label(items, 'pair'), 'Pair again…');
   assert.equal(trayIconState(s), 'error');
 });
 
