@@ -1,7 +1,8 @@
 import { parseCommandArgs } from '../args.js';
 import { deriveHostStatus } from '../../core/agent/host-status.js';
 import { isPaused } from '../../core/agent/schedule.js';
-import { newHostRecord, readHostRecords } from '../../core/agent/status-store.js';
+import { runningElsewhere } from '../../core/agent/run-records.js';
+import { newHostRecord, readHostRecords, type HostRecord } from '../../core/agent/status-store.js';
 import type { HostStatus } from '../../core/agent/types.js';
 import { readClientConfig } from '../../core/config/client-store.js';
 import { clientStateDir } from '../../core/config/paths.js';
@@ -29,9 +30,11 @@ interface StatusLine {
   due: boolean;
   retryAt?: string;
   overdue: boolean;
+  /** a backup to this host runs now in another process (`pullback backup`, the agent) */
+  runningPid?: number;
 }
 
-function statusLine(s: HostStatus, now: number): StatusLine {
+function statusLine(s: HostStatus, record: HostRecord, now: number): StatusLine {
   const nextDue = s.retryAt && s.retryAt > (s.nextDue ?? '') ? s.retryAt : (s.nextDue ?? '');
   const line: StatusLine = {
     host: s.host,
@@ -46,6 +49,8 @@ function statusLine(s: HostStatus, now: number): StatusLine {
   if (s.lastResult) line.lastResult = s.lastResult;
   if (s.lastError) line.lastError = s.lastError;
   if (s.retryAt) line.retryAt = s.retryAt;
+  const pid = runningElsewhere(record, now);
+  if (pid !== undefined) line.runningPid = pid;
   return line;
 }
 
@@ -53,6 +58,7 @@ const when = (iso: string, now: number) => `${iso} (${relativeWhen(iso, now)})`;
 
 function printHuman(line: StatusLine, pausedUntil: string | undefined, now: number): void {
   console.log(`${line.host} (${line.address})`);
+  if (line.runningPid !== undefined) console.log(`  running now:   pid ${line.runningPid}`);
   console.log(
     `  last success:  ${line.lastSuccess ? `${when(line.lastSuccess, now)}, snapshot ${line.lastSnapshot ?? '?'}` : 'never'}`,
   );
@@ -84,18 +90,11 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const pausedUntil = isPaused(config.schedule.pausedUntil, now)
     ? config.schedule.pausedUntil
     : undefined;
-  const lines = config.hosts.map((host) =>
-    statusLine(
-      deriveHostStatus(
-        host,
-        records[host.name] ?? newHostRecord(now),
-        { reachable: 'unknown' },
-        config.schedule,
-        now,
-      ),
-      now,
-    ),
-  );
+  const lines = config.hosts.map((host) => {
+    const record = records[host.name] ?? newHostRecord(now);
+    const status = deriveHostStatus(host, record, { reachable: 'unknown' }, config.schedule, now);
+    return statusLine(status, record, now);
+  });
   if (values.json) {
     console.log(JSON.stringify({ hosts: lines, ...(pausedUntil && { pausedUntil }) }, null, 2));
     return 0;

@@ -27,7 +27,12 @@ import {
   type RunningBackup,
 } from './host-runtime.js';
 import { RecordBook } from './record-book.js';
-import { recordRunFinished, recordRunStarted, type RunOutcome } from './run-records.js';
+import {
+  recordRunFinished,
+  recordRunStarted,
+  runningElsewhere,
+  type RunOutcome,
+} from './run-records.js';
 import type { HostRecord } from './status-store.js';
 import type { AgentController, AgentEvent, AgentState, HistoryEntry } from './types.js';
 
@@ -308,6 +313,10 @@ class AgentImpl implements Agent {
       record,
       now,
     );
+    const elsewhere = runningElsewhere(record, Date.now());
+    if (elsewhere !== undefined) {
+      blockers.push(`a backup started elsewhere ("pullback backup", pid ${elsewhere}) is running`);
+    }
     // Due and otherwise free to run: check every time; else only now and then (keeps sshd logs calm).
     if (force || stale || (due && blockers.length === 0)) await this.checkReach(h);
     if (!due) {

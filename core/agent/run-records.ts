@@ -3,7 +3,7 @@ import type { BackupRunResult } from '../handoff/backup-client.js';
 import { DEFAULT_BACKOFF, backoffDelayMs, type BackoffPolicy } from './backoff.js';
 import { explainError, type ExplainedError } from './error-hints.js';
 import { appendHistory } from './history.js';
-import { updateHostRecord, type HostRecords } from './status-store.js';
+import { updateHostRecord, type HostRecord, type HostRecords } from './status-store.js';
 import type { HistoryEntry } from './types.js';
 
 /**
@@ -36,9 +36,30 @@ export interface RecordedRun {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Runs end within a day (the run deadline): an older mark is a crashed run's, or a reused pid. */
+const RUNNING_MARK_MAX_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The pid of another live process (a `pullback backup`) backing up to this host now, if any:
+ * the agent waits for it instead of starting a second run the backup host would refuse as busy.
+ */
+export function runningElsewhere(record: HostRecord, now: number): number | undefined {
+  const mark = record.running;
+  if (!mark || mark.pid === process.pid) return undefined;
+  if (now - Date.parse(mark.since) > RUNNING_MARK_MAX_MS) return undefined;
+  try {
+    process.kill(mark.pid, 0);
+    return mark.pid;
+  } catch (err) {
+    // EPERM: alive, another account's; ESRCH: gone (killed or crashed mid-run).
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? mark.pid : undefined;
+  }
+}
+
 export function recordRunStarted(stateDir: string, run: RunStart): HostRecords {
   return updateHostRecord(stateDir, run.host, run.startedAt, (record) => {
     record.lastAttempt = iso(run.startedAt);
+    record.running = { pid: process.pid, since: iso(run.startedAt) };
   });
 }
 
@@ -71,6 +92,7 @@ export function recordRunFinished(
     if (result.warnings.length > 0) entry.warnings = result.warnings;
     const records = updateHostRecord(stateDir, run.host, now, (record) => {
       record.lastAttempt ??= base.startedAt;
+      delete record.running;
       record.lastSuccess = iso(now);
       record.lastSnapshot = result.snapshot;
       record.lastResult = 'success';
@@ -94,6 +116,7 @@ export function recordRunFinished(
   const explained = explainError(error.code, error.message);
   const records = updateHostRecord(stateDir, run.host, now, (record) => {
     record.lastAttempt ??= base.startedAt;
+    delete record.running;
     if (cancelled) {
       record.lastResult = 'cancelled';
       // A cancelled run should not restart a minute later; one stopped by shutdown should.

@@ -30,6 +30,8 @@ const hostRecordSchema = z.object({
   failures: z.number().int().min(0).default(0),
   retryAt: z.string().optional(),
   overdueWarnedAt: z.string().optional(),
+  /** a backup to this host is running in this process (set at its start, cleared at its end) */
+  running: z.object({ pid: z.number().int().positive(), since: z.string() }).optional(),
 });
 
 const statusFileSchema = z.object({

@@ -1,15 +1,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readHistory } from '../../core/agent/history.js';
+import { readHostRecords } from '../../core/agent/status-store.js';
 import { readClientConfig, writeClientConfig } from '../../core/config/client-store.js';
 import { pullbackCommand } from '../../core/self-command.js';
 import { fingerprint, generateKeyPair } from '../../core/ssh/keys.js';
 import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
 import { freePort } from '../support/ports.js';
-import { makeSource, snapshotsOf } from './agent-harness.js';
+import { makeSource, snapshotsOf, waitUntil } from './agent-harness.js';
 
 /**
  * One truth about "last backup", through the real CLI: `pullback backup`, the agent and
@@ -68,7 +70,7 @@ test('R: a CLI backup counts for the agent: pullback status shows it, and agent 
 
   const agent = pullback(['agent', '--once'], client.env);
   assert.equal(agent.status, 0, agent.stdout + agent.stderr);
-  assert.doesNotMatch(agent.stdout, /backup started/, 'the agent waits: the CLI backup counts');
+  assert.doesNotMatch(agent.stdout, /backup started \(/, 'the agent waits: the CLI backup counts');
   assert.equal(snapshotsOf(host.storage, client.name).length, 1, 'no second snapshot');
 
   const history = await readHistory(client.env.PULLBACK_STATE_DIR!);
@@ -131,4 +133,39 @@ test("R: agent --once exits 5 when the backup host no longer accepts this machin
     agent.stdout,
     /host=home needs attention: The backup host no longer accepts this machine's key\./,
   );
+});
+
+test('R: while a CLI backup runs, agent --once waits for it instead of starting a second run', async (t) => {
+  const client = await newClient(t, { schedule: { intervalHours: 1 } } as never);
+  const big = join(client.config.sources[0]!, 'big.bin');
+  writeFileSync(big, randomBytes(8 * 1024 * 1024));
+  const config = readClientConfig(client.env);
+  // ~4 s of transfer: time for the agent to look while the CLI backup runs.
+  writeClientConfig({ ...config, hosts: [{ ...config.hosts[0]!, bwlimitKiB: 2048 }] }, client.env);
+  const [node, ...rest] = pullbackCommand('backup');
+  const cli = spawn(node!, rest, { env: client.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cliDone = new Promise<number | null>((resolve) => cli.once('exit', resolve));
+  t.after(() => cli.kill());
+  const stateDir = client.env.PULLBACK_STATE_DIR!;
+  await waitUntil(
+    () => readHostRecords(stateDir).home?.running !== undefined,
+    20_000,
+    'the CLI backup marked as running',
+  );
+
+  const status = pullback(['status', '--json'], client.env);
+  assert.equal(JSON.parse(status.stdout).hosts[0].runningPid, cli.pid);
+  const agent = pullback(['agent', '--once'], client.env);
+  assert.equal(agent.status, 0, agent.stdout + agent.stderr);
+  assert.match(
+    agent.stdout,
+    new RegExp(`waiting: .*"pullback backup", pid ${cli.pid}\\) is running`),
+  );
+  assert.doesNotMatch(agent.stdout, /backup started \(/);
+
+  assert.equal(await cliDone, 0);
+  assert.equal(snapshotsOf(host.storage, client.name).length, 1, 'one run, one snapshot');
+  assert.equal(readHostRecords(stateDir).home?.running, undefined, 'the mark is gone');
+  const again = pullback(['agent', '--once'], client.env);
+  assert.doesNotMatch(again.stdout, /backup started \(/, 'and after it, the CLI backup counts');
 });
