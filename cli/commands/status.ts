@@ -36,22 +36,22 @@ interface StatusLine {
 
 function statusLine(s: HostStatus, record: HostRecord, now: number): StatusLine {
   const nextDue = s.retryAt && s.retryAt > (s.nextDue ?? '') ? s.retryAt : (s.nextDue ?? '');
-  const line: StatusLine = {
-    host: s.host,
-    address: s.address,
+  const { host, address, lastSuccess, lastSnapshot, lastAttempt, lastResult, lastError } = s;
+  // Fields left undefined are left out of the JSON.
+  return {
+    host,
+    address,
+    lastSuccess,
+    lastSnapshot,
+    lastAttempt,
+    lastResult,
+    lastError,
     nextDue,
     due: Date.parse(nextDue) <= now,
+    retryAt: s.retryAt,
     overdue: s.overdue,
+    runningPid: runningElsewhere(record, now),
   };
-  if (s.lastSuccess) line.lastSuccess = s.lastSuccess;
-  if (s.lastSnapshot) line.lastSnapshot = s.lastSnapshot;
-  if (s.lastAttempt) line.lastAttempt = s.lastAttempt;
-  if (s.lastResult) line.lastResult = s.lastResult;
-  if (s.lastError) line.lastError = s.lastError;
-  if (s.retryAt) line.retryAt = s.retryAt;
-  const pid = runningElsewhere(record, now);
-  if (pid !== undefined) line.runningPid = pid;
-  return line;
 }
 
 const when = (iso: string, now: number) => `${iso} (${relativeWhen(iso, now)})`;
