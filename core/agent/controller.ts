@@ -28,6 +28,7 @@ import {
 } from './host-runtime.js';
 import { RecordBook } from './record-book.js';
 import {
+  describeRun,
   recordRunFinished,
   recordRunStarted,
   runningElsewhere,
@@ -445,18 +446,13 @@ class AgentImpl implements Agent {
 
   private finished(h: HostRuntime, run: RunningBackup, outcome: RunOutcome): void {
     const name = h.config.name;
-    const recorded = this.records.write(() =>
-      recordRunFinished(
-        this.stateDir,
-        { host: name, trigger: run.trigger, startedAt: run.startedAt },
-        outcome,
-        this.clock(),
-        Date.now() - run.startedReal,
-        this.backoff,
-      ),
-    );
-    if (!recorded) return;
-    const { entry, explained } = recorded;
+    const start = { host: name, trigger: run.trigger, startedAt: run.startedAt };
+    const [now, took] = [this.clock(), Date.now() - run.startedReal];
+    // A status file we cannot write is logged (by the book); the run is still told about.
+    const { entry, explained } =
+      this.records.write(() =>
+        recordRunFinished(this.stateDir, start, outcome, now, took, this.backoff),
+      ) ?? describeRun(start, outcome, now, took);
     if ('result' in outcome) {
       h.reachable = 'reachable';
       this.emit({ type: 'backup-finished', host: name, entry });

@@ -63,15 +63,13 @@ export function recordRunStarted(stateDir: string, run: RunStart): HostRecords {
   });
 }
 
-/** Appends the history line and updates the record: success resets, failure backs off. */
-export function recordRunFinished(
-  stateDir: string,
+/** The history line of a finished run and, for a failure, what happened in words (pure). */
+export function describeRun(
   run: RunStart,
   outcome: RunOutcome,
   now: number,
   durationMs: number,
-  backoff: BackoffPolicy = DEFAULT_BACKOFF,
-): RecordedRun {
+): Omit<RecordedRun, 'records'> {
   const base = {
     host: run.host,
     startedAt: iso(run.startedAt),
@@ -90,49 +88,59 @@ export function recordRunFinished(
       bytesTransferred: result.stats.bytesTransferred,
     };
     if (result.warnings.length > 0) entry.warnings = result.warnings;
-    const records = updateHostRecord(stateDir, run.host, now, (record) => {
-      record.lastAttempt ??= base.startedAt;
-      delete record.running;
+    return { entry };
+  }
+  const { error } = outcome;
+  const message = outcome.stoppedByAgent ? 'the agent stopped (shutdown or logout)' : error.message;
+  return {
+    entry: {
+      ...base,
+      result: error.code === 'CANCELLED' ? 'cancelled' : 'failed',
+      error: { code: error.code, message },
+    },
+    explained: explainError(error.code, error.message),
+  };
+}
+
+/** Appends the history line and updates the record: success resets, failure backs off. */
+export function recordRunFinished(
+  stateDir: string,
+  run: RunStart,
+  outcome: RunOutcome,
+  now: number,
+  durationMs: number,
+  backoff: BackoffPolicy = DEFAULT_BACKOFF,
+): RecordedRun {
+  const { entry, explained } = describeRun(run, outcome, now, durationMs);
+  const records = updateHostRecord(stateDir, run.host, now, (record) => {
+    record.lastAttempt ??= entry.startedAt;
+    delete record.running;
+    if (entry.result === 'success') {
       record.lastSuccess = iso(now);
-      record.lastSnapshot = result.snapshot;
+      if (entry.snapshot) record.lastSnapshot = entry.snapshot;
       record.lastResult = 'success';
       record.failures = 0;
       delete record.lastError;
       delete record.retryAt;
       delete record.overdueWarnedAt;
-    });
-    appendHistory(stateDir, entry);
-    return { entry, records };
-  }
-
-  const { error } = outcome;
-  const cancelled = error.code === 'CANCELLED';
-  const message = outcome.stoppedByAgent ? 'the agent stopped (shutdown or logout)' : error.message;
-  const entry: HistoryEntry = {
-    ...base,
-    result: cancelled ? 'cancelled' : 'failed',
-    error: { code: error.code, message },
-  };
-  const explained = explainError(error.code, error.message);
-  const records = updateHostRecord(stateDir, run.host, now, (record) => {
-    record.lastAttempt ??= base.startedAt;
-    delete record.running;
-    if (cancelled) {
+    } else if (entry.result === 'cancelled') {
       record.lastResult = 'cancelled';
       // A cancelled run should not restart a minute later; one stopped by shutdown should.
-      if (!outcome.stoppedByAgent) record.retryAt = iso(now + backoff.maxMs);
-      return;
+      if (!('stoppedByAgent' in outcome && outcome.stoppedByAgent)) {
+        record.retryAt = iso(now + backoff.maxMs);
+      }
+    } else if (explained) {
+      record.lastResult = 'failed';
+      record.failures += 1;
+      record.retryAt = iso(now + backoffDelayMs(record.failures, backoff));
+      record.lastError = {
+        code: explained.code,
+        message: explained.message,
+        hint: explained.hint,
+        ...(explained.detail !== undefined && { detail: explained.detail }),
+      };
     }
-    record.lastResult = 'failed';
-    record.failures += 1;
-    record.retryAt = iso(now + backoffDelayMs(record.failures, backoff));
-    record.lastError = {
-      code: explained.code,
-      message: explained.message,
-      hint: explained.hint,
-      ...(explained.detail !== undefined && { detail: explained.detail }),
-    };
   });
   appendHistory(stateDir, entry);
-  return { entry, records, explained };
+  return { entry, records, ...(explained && { explained }) };
 }

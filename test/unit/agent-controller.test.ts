@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { createAgent, type AgentOptions } from '../../core/agent/controller.js';
+import { recordRunFinished, recordRunStarted } from '../../core/agent/run-records.js';
+import { readHostRecords } from '../../core/agent/status-store.js';
 import type { AgentEvent } from '../../core/agent/types.js';
 import {
   readClientConfig,
@@ -201,4 +203,50 @@ test('the state directory keeps status.json once the agent has seen a host', asy
   await agent.start();
   await agent.stop();
   assert.ok(existsSync(join(env.PULLBACK_STATE_DIR, 'status.json')));
+});
+
+test('R: a backup another process recorded (pullback backup) counts at once: the running agent is not due, and keeps it', async () => {
+  const { env } = await closedHostClient();
+  const { agent } = agentFor(env);
+  await agent.start();
+  await agent.checkNow();
+  assert.match(agent.getState().hosts[0]!.waitingFor!, /not reachable/, 'due: never backed up');
+  const stateDir = env.PULLBACK_STATE_DIR;
+  const at = Date.now();
+  recordRunStarted(stateDir, { host: 'home', trigger: 'cli', startedAt: at - 5000 });
+  recordRunFinished(
+    stateDir,
+    { host: 'home', trigger: 'cli', startedAt: at - 5000 },
+    {
+      result: {
+        host: 'home',
+        snapshot: '2026-12-02T070000Z',
+        stats: { files: 3, totalBytes: 10, bytesTransferred: 10, durationMs: 5000 },
+        warnings: [],
+        startedAt: new Date(at - 5000).toISOString(),
+        finishedAt: new Date(at).toISOString(),
+      } as never,
+    },
+    at,
+    5000,
+  );
+  await agent.checkNow();
+  const home = agent.getState().hosts[0]!;
+  assert.equal(home.lastSnapshot, '2026-12-02T070000Z');
+  assert.equal(home.lastResult, 'success');
+  assert.equal(home.waitingFor, undefined, 'not due any more');
+  // A second host makes the agent write the status file itself…
+  const config = readClientConfig(env);
+  writeClientConfig(
+    { ...config, hosts: [...config.hosts, { ...config.hosts[0]!, name: 'office' }] },
+    env,
+  );
+  await agent.reload();
+  await agent.stop();
+  assert.ok(readHostRecords(stateDir).office, 'the agent wrote its record for the new host');
+  assert.equal(readHostRecords(stateDir).home?.lastSnapshot, '2026-12-02T070000Z', '…keeping it');
+  assert.deepEqual(
+    (await agent.getHistory()).map((e) => e.trigger),
+    ['cli'],
+  );
 });
