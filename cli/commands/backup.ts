@@ -18,8 +18,8 @@ const HELP = `Usage: pullback backup [--host NAME] [--json]
 
 Backs up the configured sources now, to every paired backup host or just NAME. No questions
 asked (fine for cron). Each run goes into this machine's history and status, like the
-agent's and the tray's ("pullback status"), so the agent does not repeat it. A progress bar on a terminal; with --json one JSON object per line
-(progress, done, error) on stdout.
+agent's and the tray's ("pullback status"), so the agent does not repeat it. A progress bar
+on a terminal; with --json one JSON object per line (progress, done, error) on stdout.
 
 Exit codes: 0 ok, 1 failed, 2 bad usage/config, 3 busy (a run for this machine is already
 going), 4 unreachable, 5 trust (host key changed, key not accepted), 6 no space on the backup

@@ -1,14 +1,13 @@
 import { statSync } from 'node:fs';
 import type { ClientConfig } from '../config/client-schema.js';
 import { parseClientConfig, readClientConfig, updateClientConfig } from '../config/client-store.js';
-import { readIdentityKey } from '../config/identity.js';
 import { clientConfigFile, clientStateDir } from '../config/paths.js';
 import { PullbackError, asPullbackError } from '../errors.js';
 import { asSentence } from '../format.js';
-import { runBackup } from '../handoff/backup-client.js';
 import { launcherFor as defaultLauncherFor } from '../handoff/launchers.js';
 import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { newRunningBackup, performBackup } from './backup-run.js';
 import { blockingConditions, type ConditionFacts } from './conditions.js';
 import { readHistory } from './history.js';
 import { deriveHostStatus } from './host-status.js';
@@ -376,21 +375,7 @@ class AgentImpl implements Agent {
   private startRun(h: HostRuntime, trigger: 'manual' | 'automatic'): void {
     if (h.run) return;
     const now = this.clock();
-    const run: RunningBackup = {
-      trigger,
-      startedAt: now,
-      startedReal: Date.now(),
-      abort: new AbortController(),
-      progress: {
-        stage: 'connecting',
-        percent: 0,
-        bytes: 0,
-        bytesPerSecond: 0,
-        etaSeconds: null,
-        files: 0,
-      },
-      done: Promise.resolve(),
-    };
+    const run = newRunningBackup(trigger, now);
     h.run = run;
     h.waitingFor = undefined;
     this.records.write(() =>
@@ -402,36 +387,20 @@ class AgentImpl implements Agent {
   }
 
   private async perform(h: HostRuntime, run: RunningBackup): Promise<void> {
-    const { signal } = run.abort;
     try {
-      const identity = readIdentityKey(this.env);
-      const result = await runBackup({
+      const result = await performBackup({
+        env: this.env,
         config: this.config,
         host: h.config,
-        identityKey: identity.privateKey,
         launcher: this.launcherFor(this.config.mode),
-        signal,
-        onStage: (stage) => {
-          // A cancel before the transfer starts stops the run here (and the one-shot with it).
-          if (signal.aborted && stage !== 'transferring') {
-            throw new PullbackError('CANCELLED', 'cancelled by the user');
+        run,
+        onChange: (kind) => {
+          // Progress comes many times a second: publish it a few times a second at most.
+          if (kind === 'progress' && Date.now() - this.lastProgressPublish < PROGRESS_PUBLISH_MS) {
+            return;
           }
-          run.progress = { ...run.progress, stage };
+          if (kind === 'progress') this.lastProgressPublish = Date.now();
           this.publish();
-        },
-        onProgress: (p) => {
-          run.progress = {
-            stage: 'transferring',
-            percent: p.percent,
-            bytes: p.bytes,
-            bytesPerSecond: p.bytesPerSecond,
-            etaSeconds: p.etaSeconds,
-            files: p.files,
-          };
-          if (Date.now() - this.lastProgressPublish >= PROGRESS_PUBLISH_MS) {
-            this.lastProgressPublish = Date.now();
-            this.publish();
-          }
         },
       });
       this.finished(h, run, { result });

@@ -1,0 +1,69 @@
+import type { ClientConfig, HostConfig } from '../config/client-schema.js';
+import { readIdentityKey } from '../config/identity.js';
+import { PullbackError } from '../errors.js';
+import { runBackup, type BackupRunResult } from '../handoff/backup-client.js';
+import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
+import type { RunningBackup } from './host-runtime.js';
+import type { RunProgress } from './types.js';
+
+/** One backup run as the controller starts it: what it tracks, and the run itself. */
+export function newRunningBackup(trigger: RunningBackup['trigger'], now: number): RunningBackup {
+  return {
+    trigger,
+    startedAt: now,
+    startedReal: Date.now(),
+    abort: new AbortController(),
+    progress: {
+      stage: 'connecting',
+      percent: 0,
+      bytes: 0,
+      bytesPerSecond: 0,
+      etaSeconds: null,
+      files: 0,
+    },
+    done: Promise.resolve(),
+  };
+}
+
+/**
+ * Runs the backup of `run` to `host`, keeping `run.progress` current and calling `onChange`
+ * after each change. A cancel before the transfer starts stops the run at its next stage (and
+ * the one-shot sshd with it); during the transfer the abort signal stops rsync.
+ */
+export function performBackup(options: {
+  env: NodeJS.ProcessEnv;
+  config: ClientConfig;
+  host: HostConfig;
+  launcher: OneShotLauncher;
+  run: RunningBackup;
+  onChange(kind: 'stage' | 'progress'): void;
+}): Promise<BackupRunResult> {
+  const { run, onChange } = options;
+  const { signal } = run.abort;
+  return runBackup({
+    config: options.config,
+    host: options.host,
+    identityKey: readIdentityKey(options.env).privateKey,
+    launcher: options.launcher,
+    signal,
+    onStage: (stage) => {
+      if (signal.aborted && stage !== 'transferring') {
+        throw new PullbackError('CANCELLED', 'cancelled by the user');
+      }
+      run.progress = { ...run.progress, stage };
+      onChange('stage');
+    },
+    onProgress: (p) => {
+      const progress: RunProgress = {
+        stage: 'transferring',
+        percent: p.percent,
+        bytes: p.bytes,
+        bytesPerSecond: p.bytesPerSecond,
+        etaSeconds: p.etaSeconds,
+        files: p.files,
+      };
+      run.progress = progress;
+      onChange('progress');
+    },
+  });
+}
