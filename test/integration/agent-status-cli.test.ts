@@ -117,6 +117,15 @@ test('R: agent --once exits 5 when the backup host presents another host key, na
     ),
   );
   assert.match(agent.stdout, /pair with it again/);
+  const json = pullback(['agent', '--once', '--json'], client.env);
+  assert.equal(json.status, 5, json.stderr);
+  const attention = json.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((e) => e.type === 'attention');
+  assert.equal(attention?.host, 'home');
+  assert.match(attention?.what, /^host key changed: pinned SHA256:/);
   assert.equal(snapshotsOf(host.storage, client.name).length, 0);
 });
 
