@@ -49,7 +49,9 @@ async function act(host: string, what: 'backup' | 'cancel') {
     if (what === 'backup') await pullback.backupNow(host);
     else await pullback.cancel(host);
   } catch (err) {
-    hostErrors.set(host, errorText(err));
+    // The card names the host already: "home: The backup host…" → "The backup host…".
+    const text = errorText(err);
+    hostErrors.set(host, text.startsWith(`${host}: `) ? text.slice(host.length + 2) : text);
   }
   render(await pullback.getState());
 }

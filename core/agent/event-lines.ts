@@ -28,7 +28,8 @@ export function eventLine(event: AgentEvent): string | undefined {
       if (e.result === 'cancelled') {
         return `host=${event.host} backup cancelled (${e.trigger}): ${e.error?.message ?? 'cancelled'}`;
       }
-      const error = e.error ? `${e.error.code}: ${e.error.message}` : 'unknown error';
+      const detail = e.error?.detail ? ` [${e.error.detail}]` : '';
+      const error = e.error ? `${e.error.code}: ${e.error.message}${detail}` : 'unknown error';
       return `host=${event.host} backup failed (${e.trigger}): ${error} (${event.hint})`;
     }
     case 'overdue':

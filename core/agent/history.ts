@@ -25,7 +25,9 @@ const historyEntrySchema = z.object({
   bytesTransferred: z.number().optional(),
   durationMs: z.number(),
   warnings: z.array(z.string()).optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  error: z
+    .object({ code: z.string(), message: z.string(), detail: z.string().optional() })
+    .optional(),
 });
 
 export function historyFile(stateDir: string): string {

@@ -1,5 +1,6 @@
 import type { HostConfig } from '../config/client-schema.js';
 import { PullbackError } from '../errors.js';
+import { explainError } from './error-hints.js';
 import type { Reachability, RunProgress } from './types.js';
 
 /** What the controller holds per backup host while it runs (memory only; the rest is on disk). */
@@ -57,11 +58,9 @@ export function reachabilityReason(reachable: Reachability): string {
   }
 }
 
-/** The refusal of Back up now for a host that cannot be reached as pinned. */
+/** The refusal of Back up now for a host that cannot be reached as pinned: in words, with what to do. */
 export function reachabilityError(h: HostRuntime): PullbackError {
-  const detail = h.reachabilityDetail ?? 'not checked yet';
-  if (h.reachable === 'host-key-changed') {
-    return new PullbackError('HOST_KEY_MISMATCH', `${h.config.name}: ${detail}`);
-  }
-  return new PullbackError('UNREACHABLE', `${h.config.name}: ${detail}`);
+  const code = h.reachable === 'host-key-changed' ? 'HOST_KEY_MISMATCH' : 'UNREACHABLE';
+  const { message, hint } = explainError(code, h.reachabilityDetail ?? 'not checked yet');
+  return new PullbackError(code, `${h.config.name}: ${message} ${hint}`);
 }

@@ -91,14 +91,22 @@ export function describeRun(
     return { entry };
   }
   const { error } = outcome;
-  const message = outcome.stoppedByAgent ? 'the agent stopped (shutdown or logout)' : error.message;
+  const explained = explainError(error.code, error.message);
+  // In words for people; the raw text (from Node, ssh2, rsync) kept as detail for the log.
+  const recorded = outcome.stoppedByAgent
+    ? { code: error.code, message: 'the agent stopped (shutdown or logout)' }
+    : {
+        code: explained.code,
+        message: explained.message,
+        ...(explained.detail !== undefined && { detail: explained.detail }),
+      };
   return {
     entry: {
       ...base,
       result: error.code === 'CANCELLED' ? 'cancelled' : 'failed',
-      error: { code: error.code, message },
+      error: recorded,
     },
-    explained: explainError(error.code, error.message),
+    explained,
   };
 }
 

@@ -75,7 +75,8 @@ export interface HistoryEntry {
   bytesTransferred?: number;
   durationMs: number;
   warnings?: string[];
-  error?: { code: string; message: string };
+  /** what went wrong, in words; `detail` is the raw text it replaced (for logs) */
+  error?: { code: string; message: string; detail?: string };
 }
 
 export type AgentEvent =

@@ -102,6 +102,13 @@ test('UI: the status window tells unreachable, changed host key, overdue and a f
   assert.equal(await text('home', '.phase'), 'Not reachable');
   assert.match(await text('home', '.detail'), /^127\.0\.0\.3 does not answer right now\.$/);
   await screenshotElement(page, 'li[data-host="home"]', 'status-unreachable');
+  // Back up now on it is refused in words too, not with the socket error.
+  await card('home').getByRole('button', { name: 'Back up now' }).click();
+  await card('home').locator('.host-error:not([hidden])').waitFor();
+  assert.equal(
+    await text('home', '.error-message'),
+    `The backup host (127.0.0.3:${homePort}) refused the connection: no SSH server answers. Check that the SSH server runs on the backup host and that the port in the pairing is right.`,
+  );
 
   // A changed host key: both fingerprints, Pair again, and no retry timer.
   assert.equal(await text('office', '.phase'), 'Host key changed');
