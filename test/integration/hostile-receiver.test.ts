@@ -48,7 +48,9 @@ before(() => {
   secretDir = join(work, 'secret');
   mkdirSync(secretDir, { mode: 0o700 });
   writeFileSync(join(secretDir, 'inner.txt'), `${SECRET}\n`, { mode: 0o600 });
-  writeFileSync(join(secretDir, 'words'), `${WORDS_SECRET}\n`, { mode: 0o600 });
+  // root-only filter files: rules for `merge`, one pattern a line for `merge,-`
+  writeFileSync(join(secretDir, 'rules'), '- alpha\n- beta\n', { mode: 0o600 });
+  writeFileSync(join(secretDir, 'words'), 'alpha\nbeta\n', { mode: 0o600 });
   // an ancestor's file, as /home/alice/.netrc is for the tree /home/alice/Documents
   writeFileSync(join(work, '.netrc'), `machine x login ${WORDS_SECRET}\n`, { mode: 0o600 });
   // The receiver's ssh, holding back its protocol bytes so a race can be won at leisure; it
@@ -305,7 +307,7 @@ test('S3: merge and exclude-only merge of files outside the tree read nothing, a
   }
   const outcomes: string[] = [];
   for (const rule of [
-    `merge ${join(secretDir, 'words')}`,
+    `merge ${join(secretDir, 'rules')}`,
     `merge,- ${join(secretDir, 'words')}`,
     `merge,- ${join(secretDir, 'missing')}`,
   ]) {
