@@ -1,6 +1,5 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -13,10 +12,17 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair } from '../../core/ssh/keys.js';
-import { knownHostsLine } from '../../core/ssh/hostkey-pin.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
-import { descendantsOf } from '../../core/process-tree.js';
+import {
+  ATTACKER,
+  attackerDir,
+  hostilePull as pullWith,
+  type HostilePull,
+  normalised,
+  swapForSymlink as swapTo,
+  treeText,
+  writeDelaySsh,
+} from '../support/hostile-receiver.js';
 
 /*
  * A hostile backup host, as it would attack for real: stock rsync 3.5.0 as the receiver,
@@ -27,9 +33,6 @@ import { descendantsOf } from '../../core/process-tree.js';
  */
 const IS_ROOT = process.getuid?.() === 0;
 const NEEDS_ROOT = 'needs root: another account (uid 65534) must own a directory in the tree';
-const CLIENT_IP = '127.0.0.2';
-const BACKUP_HOST_IP = '127.0.0.3';
-const ATTACKER = 65534;
 const SECRET = 'SECRET-CONTENT-4f1c';
 const WORDS_SECRET = 'alpha beta'; // names of files in the tree: excluded if the sender read it
 
@@ -53,162 +56,13 @@ before(() => {
   writeFileSync(join(secretDir, 'words'), 'alpha\nbeta\n', { mode: 0o600 });
   // an ancestor's file, as /home/alice/.netrc is for the tree /home/alice/Documents
   writeFileSync(join(work, '.netrc'), `machine x login ${WORDS_SECRET}\n`, { mode: 0o600 });
-  // The receiver's ssh, holding back its protocol bytes so a race can be won at leisure; it
-  // ends with ssh (a shell pipeline through cat would wait for rsync, which waits for it).
-  delaySsh = join(work, 'delay-ssh.mjs');
-  writeFileSync(
-    delaySsh,
-    `#!${process.execPath}
-import { spawn } from 'node:child_process';
-const ssh = spawn('ssh', process.argv.slice(2), { stdio: ['pipe', 'inherit', 'inherit'] });
-ssh.stdin.on('error', () => {});
-setTimeout(() => process.stdin.pipe(ssh.stdin), Number(process.env.PULL_DELAY ?? 0) * 1000);
-ssh.on('exit', (code) => process.exit(code ?? 255));
-`,
-    { mode: 0o755 },
-  );
+  delaySsh = writeDelaySsh(work);
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** The attacker's directory m/ (uid 65534) inside the tree, with d/ in it. */
-function attackerDir(parent: string): { m: string; d: string } {
-  const m = join(parent, 'm');
-  const d = join(m, 'd');
-  rmSync(m, { recursive: true, force: true });
-  mkdirSync(d, { recursive: true });
-  writeFileSync(join(d, 'inner.txt'), 'inner\n');
-  for (const path of [m, d, join(d, 'inner.txt')]) chownSync(path, ATTACKER, ATTACKER);
-  return { m, d };
-}
-
-/** As the attacker: replace `<m>/d` by a symlink to the secret directory. */
-function swapForSymlink(m: string): void {
-  const r = spawnSync(
-    'setpriv',
-    [
-      `--reuid=${ATTACKER}`,
-      `--regid=${ATTACKER}`,
-      '--clear-groups',
-      '--',
-      'sh',
-      '-c',
-      `cd '${m}' && mv d d.orig && ln -s '${secretDir}' d`,
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, `the swap failed: ${r.stderr}`);
-}
-
-function senderRunning(): boolean {
-  return descendantsOf([process.pid]).some((p) => {
-    try {
-      const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
-      return /(^|\/)rsync$/.test(argv[0] ?? '') && argv.includes('--sender');
-    } catch {
-      return false;
-    }
-  });
-}
-
-async function waitFor(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-interface HostilePull {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  dest: string;
-  /** what the client keeps for its own log */
-  refusals: string[];
-}
-
-/**
- * One hostile pull: the client's real one-shot (gate allowing `sources`), and stock rsync
- * pulling `path` with `args`. `during` runs once the receiver's stdout matches `when` (or, with
- * no `when`, once the gate has started the sender).
- */
-async function hostilePull(o: {
-  sources: string[];
-  path: string;
-  args?: string[];
-  delaySeconds?: number;
-  when?: RegExp;
-  during?: () => void;
-}): Promise<HostilePull> {
-  const K = generateKeyPair('hostile-K');
-  const H = generateKeyPair('hostile-H');
-  const shot = await launchUserOneShot({
-    bindAddress: CLIENT_IP,
-    allowFrom: BACKUP_HOST_IP,
-    clientPublicKey: K.publicKey,
-    hostPrivateKey: H.privateKey,
-    sources: o.sources,
-    deadlineMs: 60_000,
-  });
-  const dir = mkdtempSync(join(work, 'host-'));
-  const key = join(dir, 'K');
-  writeFileSync(key, K.privateKey, { mode: 0o600 });
-  const knownHosts = join(dir, 'known_hosts');
-  writeFileSync(knownHosts, knownHostsLine(CLIENT_IP, shot.port, H.publicKey) + '\n');
-  const dest = join(dir, 'dest');
-  const ssh = [
-    delaySsh,
-    '-F /dev/null',
-    `-i ${key}`,
-    `-p ${shot.port}`,
-    `-o UserKnownHostsFile=${knownHosts}`,
-    '-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes',
-    '-o IdentitiesOnly=yes -o BatchMode=yes',
-    `-b ${BACKUP_HOST_IP}`,
-  ].join(' ');
-  const child = spawn(
-    'rsync',
-    [
-      '-a',
-      '--no-inc-recursive',
-      ...(o.args ?? []),
-      '-e',
-      ssh,
-      `${shot.user}@${CLIENT_IP}:${o.path}`,
-      `${dest}/`,
-    ],
-    {
-      env: { ...process.env, PULL_DELAY: String(o.delaySeconds ?? 0), LC_ALL: 'C' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
-  try {
-    if (o.during) {
-      const when = o.when;
-      await waitFor(
-        when ? `receiver output ${when}` : 'the gate to start the sender',
-        when ? () => when.test(stdout) : senderRunning,
-      );
-      o.during();
-    }
-    const exit = await code;
-    await shot.stop();
-    return { code: exit, stdout, stderr, dest, refusals: await shot.gateRefusals() };
-  } finally {
-    await shot.stop();
-  }
-}
-
-function treeText(dir: string): string {
-  if (!existsSync(dir)) return '';
-  const r = spawnSync('grep', ['-r', '-a', '-h', '', dir], { encoding: 'utf8' });
-  return r.stdout;
-}
+const hostilePull = (o: Omit<Parameters<typeof pullWith>[0], 'launcher' | 'work' | 'delaySsh'>) =>
+  pullWith({ ...o, launcher: launchUserOneShot, work, delaySsh });
+const swapForSymlink = (m: string) => swapTo(m, secretDir);
 
 test('S3: a directory swapped for a symlink while the backup host holds back its bytes leaks nothing (pinned before rsync opens it)', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
@@ -261,22 +115,6 @@ test('S3: a directory swapped during the transfer (after the file list, before t
     rmSync(join(tree, '0-big.bin'), { force: true });
   }
 });
-
-/**
- * The receiver's own view, with what differs between two runs anyway blanked: numbers, its
- * own scratch directory, the rule's file name, and the order in which stdout and stderr mix.
- */
-function normalised(r: HostilePull, name: string): string {
-  return (r.stdout + r.stderr)
-    .replaceAll(name, '<merge-file>')
-    .replace(/\/host-[^/\s]+/g, '/host-X')
-    .replace(/(^|[ /])\.([^ /]+)\.[A-Za-z0-9]{6}(?=[ \n]|$)/gm, '$1.$2.XXXXXX') // rsync's temp names
-    .split('\n')
-    .filter((l) => !/bytes\/sec|speedup|^total:/.test(l))
-    .map((l) => l.replace(/\d+/g, '#'))
-    .sort()
-    .join('\n');
-}
 
 test('S3: an ancestor dir-merge from the backup host reads nothing outside the tree, and tells no existing from a missing file', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
