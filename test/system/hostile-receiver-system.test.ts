@@ -84,16 +84,20 @@ test('S4: system mode refuses a tree below a directory a non-root account owns (
 
 test('S3: system mode: a directory swapped for a symlink to /etc while the backup host holds back its bytes leaks nothing', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
-  const { m } = attackerDir(tree);
-  const r = await hostilePull({
-    sources: [tree],
-    path: `${tree}/`,
-    delaySeconds: 3,
-    during: () => swapForSymlink(m, '/etc'),
-  });
-  assert.equal(r.code, 0, r.stderr);
-  assertNoShadow(r.dest, r.stdout + r.stderr);
-  assert.ok(lstatSync(join(r.dest, 'm', 'd')).isSymbolicLink(), 'the link itself was sent');
+  // the issue's attack asks for the directory itself (m/d/); asking for the whole tree is the other way in
+  for (const ask of ['dir', 'tree'] as const) {
+    const { m, d } = attackerDir(tree);
+    const r = await hostilePull({
+      sources: [tree],
+      path: ask === 'dir' ? `${d}/` : `${tree}/`,
+      delaySeconds: 3,
+      during: () => swapForSymlink(m, '/etc'),
+    });
+    assertNoShadow(r.dest, r.stdout + r.stderr);
+    if (ask === 'dir') continue; // refused: only whole trees are served
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(lstatSync(join(r.dest, 'm', 'd')).isSymbolicLink(), 'the link itself was sent');
+  }
 });
 
 test('S3: system mode: a directory swapped for /etc during the transfer leaks nothing', async (t) => {
