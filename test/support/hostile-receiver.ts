@@ -102,7 +102,7 @@ export interface HostilePull {
 /**
  * One hostile pull: the client's real one-shot (gate allowing `sources`), and stock rsync
  * pulling `path` with `args`. `during` runs once the receiver's stdout matches `when` (or, with
- * no `when`, once the gate has started the sender).
+ * no `when`, once the gate has started the sender); not at all if rsync ended first (refused).
  */
 export async function hostilePull(o: {
   launcher: OneShotLauncher;
@@ -162,15 +162,21 @@ export async function hostilePull(o: {
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+  let ended = false;
+  const code = new Promise<number | null>((resolve) =>
+    child.on('close', (c) => {
+      ended = true;
+      resolve(c);
+    }),
+  );
   try {
     if (o.during) {
       const when = o.when;
       await waitFor(
         when ? `receiver output ${when}` : 'the gate to start the sender',
-        when ? () => when.test(stdout) : senderRunning,
+        () => ended || (when ? when.test(stdout) : senderRunning()),
       );
-      o.during();
+      if (!ended) o.during();
     }
     const exit = await code;
     await shot.stop();
