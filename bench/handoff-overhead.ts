@@ -104,7 +104,7 @@ export async function measureHandoff(
       writeFileSync(join(source, 'one-file.txt'), `bare ${i}\n`.repeat(i + 1));
       const argv = buildPullArgv({
         remote: peer.remote,
-        sources: [source],
+        source,
         excludes: [],
         dest: join(repo, `snap-${i}`) + '/',
         ...(i > 0 ? { linkDest: join(repo, `snap-${i - 1}`) } : {}),

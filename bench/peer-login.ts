@@ -37,7 +37,7 @@ export async function startPeerLogin(
     knownHostsFile,
     bindAddress,
   };
-  const argv = buildPullArgv({ remote, sources: ['/'], excludes: [], dest: '/nowhere/' });
+  const argv = buildPullArgv({ remote, source: '/', excludes: [], dest: '/nowhere/' });
   const sshCommand = argv[argv.indexOf('-e') + 1]!;
   return { sshd, remote, sshWords: sshCommand.split(' ') };
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { RSYNC_NEEDED, rsyncHasOption } from './gate/rsync-confine.js';
 
 /** What `pullback doctor` checks: the programs Pullback runs, their versions, known holes. */
 export interface ToolCheck {
@@ -53,6 +54,15 @@ export function rsyncWarning(version: string): string | undefined {
   return `rsync ${version} is older than 3.4.0 and may have CVE-2024-12084..12088 (heap overflow, info leak, path traversal); make sure your distribution backported the fixes, or upgrade`;
 }
 
+/**
+ * The gate runs every sender with --confine-root (rsync 3.5.0) and refuses to run without it,
+ * so on a client an rsync without it means no backup at all: a problem, not a warning.
+ */
+export function rsyncConfineProblem(path: string, version: string | undefined): string | undefined {
+  if (rsyncHasOption(path, '--confine-root=')) return undefined;
+  return `rsync ${version ?? '(unknown version)'} has no --confine-root: Pullback needs rsync ${RSYNC_NEEDED} or later on the client (the gate refuses to run without it, so that a backup host cannot read outside the sources through filter rules)`;
+}
+
 export function checkTools(): ToolCheck[] {
   return TOOLS.map((tool) => {
     const path = tool.paths.find((p) => existsSync(p));
@@ -64,6 +74,10 @@ export function checkTools(): ToolCheck[] {
       };
     const out = spawnSync(path, tool.versionArgs, { encoding: 'utf8' });
     const version = tool.parse.exec(`${out.stdout}\n${out.stderr}`)?.[1];
+    if (tool.name === 'rsync') {
+      const problem = rsyncConfineProblem(path, version);
+      if (problem) return { name: tool.name, path, version, ok: false, warning: problem };
+    }
     const warning = tool.name === 'rsync' && version ? rsyncWarning(version) : undefined;
     return { name: tool.name, path, version, ok: true, warning };
   });

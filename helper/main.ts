@@ -35,6 +35,8 @@ import {
 } from '../core/system/paths.js';
 import { killTree } from '../core/system/proc.js';
 import type { OneShotSpec } from '../core/ssh/oneshot.js';
+import { ONESHOT_FILES } from '../core/ssh/sshd-config.js';
+import { assertTreeNotSwappable } from '../core/system/tree-ownership.js';
 
 const STDIN_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 30_000;
@@ -80,6 +82,8 @@ async function main(): Promise<void> {
       'the helper must run as root (through pkexec or sudo)',
     );
   const request = parseHelperArgv(process.argv.slice(2));
+  // the gate may serve these by name (it cannot pin what it cannot walk to): only root may swap them
+  for (const source of request.sources) assertTreeNotSwappable(source);
   const hostPrivateKey = parseHostPrivateKey(await readHostKey());
   const reader = lookupAccount(READER_USER);
   if (!reader || reader.uid === 0)
@@ -101,7 +105,10 @@ async function main(): Promise<void> {
     user: READER_USER,
     clientPublicKey: request.clientPublicKey,
     hostPrivateKey,
-    gateCommand: gateCommandLine(process.execPath, APP_CLI_SCRIPT, request.sources, RSYNC_COPY),
+    gateCommand: gateCommandLine(process.execPath, APP_CLI_SCRIPT, request.sources, RSYNC_COPY, {
+      refusalLog: join(runDir, 'sshd', ONESHOT_FILES.refusals),
+      ancestorsChecked: true,
+    }),
     deadlineMs: request.deadlineSeconds * 1000,
   };
   writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600, flag: 'wx' });

@@ -6,6 +6,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { asPullbackError, PullbackError } from '../core/errors.js';
 import { startOneShotSshd, type OneShotSpec } from '../core/ssh/oneshot.js';
+import { GATE_REFUSED_PREFIX } from '../core/gate/refusal-log.js';
 
 async function main(): Promise<number> {
   if (process.getuid?.() === 0)
@@ -20,6 +21,9 @@ async function main(): Promise<number> {
     process.on(signal, () => void oneShot.kill(`got ${signal}`));
   process.stdout.write(`${JSON.stringify({ port: oneShot.port })}\n`);
   const outcome = await oneShot.done;
+  // the helper relays our stderr to the client, which keeps these in its own log
+  for (const reason of outcome.gateRefusals ?? [])
+    process.stderr.write(`${GATE_REFUSED_PREFIX}${reason}\n`);
   if (outcome.reason === 'error' || outcome.reason === 'deadline') {
     process.stderr.write(`HELPER_FAILED: one-shot ended: ${outcome.detail ?? outcome.reason}\n`);
     return 1;

@@ -39,7 +39,7 @@ export class BareRsyncTool implements BenchTool {
     this.snapshots++;
     const argv = buildPullArgv({
       remote: this.login!.remote,
-      sources: [this.o.source],
+      source: this.o.source,
       excludes: [],
       dest: join(this.repo, `snap-${this.snapshots}`) + '/',
       ...(previous ? { linkDest: previous } : {}),

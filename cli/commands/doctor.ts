@@ -7,7 +7,8 @@ const HELP = `Usage: pullback doctor [--json]
 
 Finds the programs Pullback needs (rsync, ssh, sshd, ionice), prints their versions, and warns
 loudly about known problems (rsync older than 3.4.0: CVE-2024-12084…12088). Exit 1 when
-something required is missing.`;
+something required is missing, or when rsync has no --confine-root (rsync 3.5.0 or later is
+needed on the client: the gate refuses to run without it).`;
 
 export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { command: 'doctor' });
@@ -23,7 +24,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   else {
     for (const c of checks) {
       console.log(
-        `${c.ok ? 'ok     ' : 'MISSING'} ${c.name.padEnd(7)} ${c.version ?? ''} ${c.path ?? ''}`.trimEnd(),
+        `${c.ok ? 'ok     ' : c.path ? 'PROBLEM' : 'MISSING'} ${c.name.padEnd(7)} ${c.version ?? ''} ${c.path ?? ''}`.trimEnd(),
       );
       if (c.warning) console.log(`WARNING ${c.name}: ${c.warning}`);
     }

@@ -1,15 +1,21 @@
 import { parseCommandArgs } from '../args.js';
 import { runGate } from '../../core/gate/run.js';
 
-const HELP = `Usage: pullback gate --allow PATH [--allow PATH…] [--check] [--rsync PATH]
+const HELP = `Usage: pullback gate --allow TREE [--allow TREE…] [--check] [--rsync PATH]
+                     [--refusal-log FILE] [--ancestors-checked]
 
 The forced command of the one-shot sshd on the client. Reads SSH_ORIGINAL_COMMAND and runs it
-only if it is a read-only rsync sender (rsync --server --sender …) with allowed options on paths
-inside the --allow trees; runs rsync under nice and ionice -c3.
+only if it is a read-only rsync sender (rsync --server --sender …) with allowed options of
+exactly one --allow tree (TREE/, never a path below it). The tree is pinned (an O_PATH walk
+from /) before rsync starts, and rsync runs confined to it (--confine-root, rsync 3.5.0 or
+later, refused otherwise) under nice and ionice -c3. A refusal prints one generic REFUSED line.
 
-  --allow PATH   a tree the backup host may read (repeatable, absolute)
-  --check        validate only: print the argv that would run, or "REFUSED: reason"
-  --rsync PATH   the rsync binary to run (default /usr/bin/rsync)`;
+  --allow TREE         a tree the backup host may read (repeatable, absolute)
+  --check              validate only: print the argv that would run, or "REFUSED: reason"
+  --rsync PATH         the rsync binary to run (default /usr/bin/rsync)
+  --refusal-log FILE   append why a command was refused (for the client's own log)
+  --ancestors-checked  system mode: the root helper checked that no ancestor of a tree can be
+                       swapped by a non-root user, so a tree the gate cannot walk to goes by name`;
 
 export async function gateCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -18,6 +24,8 @@ export async function gateCommand(argv: string[]): Promise<number> {
       allow: { type: 'string', multiple: true },
       check: { type: 'boolean' },
       rsync: { type: 'string' },
+      'refusal-log': { type: 'string' },
+      'ancestors-checked': { type: 'boolean' },
     },
     { command: 'gate' },
   );
@@ -29,5 +37,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
     allow: values.allow ?? [],
     check: values.check ?? false,
     rsyncPath: values.rsync,
+    refusalLog: values['refusal-log'],
+    ancestorsChecked: values['ancestors-checked'] ?? false,
   });
 }

@@ -3,6 +3,10 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { asPullbackError, PullbackError } from '../errors.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
+import { pinTree } from './pin.js';
+import { appendRefusal, PEER_REFUSAL } from './refusal-log.js';
+import { assertRsyncConfines } from './rsync-confine.js';
+import { treeArgument } from './trees.js';
 import { validateSenderCommand } from './validate.js';
 
 export interface GateOptions {
@@ -14,7 +18,24 @@ export interface GateOptions {
   rsyncPath?: string;
   /** where SSH_ORIGINAL_COMMAND comes from, default process.env */
   env?: NodeJS.ProcessEnv;
+  /** why a command was refused goes here (the client reads it after the session), never to the peer */
+  refusalLog?: string;
+  /**
+   * System mode: the root helper refused trees with an ancestor a non-root user could swap, so
+   * a tree the gate (without capabilities) cannot walk to may be passed to rsync by name.
+   */
+  ancestorsChecked?: boolean;
 }
+
+/** The pinned tree as rsync gets it: fd 3 of rsync, or (system mode, see above) the name. */
+interface RsyncSource {
+  fd?: number;
+  source: string;
+  confineRoot: string;
+}
+
+/** rsync's fd 3 is the pinned tree: the spawn's fourth stdio slot. */
+const PINNED_FD_IN_RSYNC = 3;
 
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -36,33 +57,70 @@ function execArgv(rsyncArgv: string[], rsyncPath: string): string[] {
   return [systemTool('nice'), '-n', '10', systemTool('ionice'), '-c3', rsyncPath, ...rsyncArgv];
 }
 
+/** Pins the tree (pin.ts); only in system mode may an unwalkable tree go by name. */
+function pinForRsync(tree: string, ancestorsChecked: boolean): RsyncSource {
+  try {
+    const pinned = pinTree(tree, process.getuid ? [process.getuid()] : []);
+    return {
+      fd: pinned.fd,
+      source: `/proc/self/fd/${PINNED_FD_IN_RSYNC}/`,
+      confineRoot: pinned.realPath,
+    };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EACCES') throw err;
+    if (ancestorsChecked) return { source: treeArgument(tree), confineRoot: tree };
+    throw new PullbackError(
+      'REFUSED',
+      `tree ${JSON.stringify(tree)} cannot be reached: ${(err as Error).message}`,
+    );
+  }
+}
+
 /**
- * The forced command of the one-shot sshd: validates SSH_ORIGINAL_COMMAND and runs it as a
- * read-only rsync sender. Returns the exit status for the process (rsync's own when it ran).
- * A refusal prints exactly one `REFUSED: reason` line on stderr and returns 1.
+ * The forced command of the one-shot sshd: validates SSH_ORIGINAL_COMMAND, pins the one tree
+ * it asks for and runs a read-only rsync sender confined to that tree. Returns the exit status
+ * for the process (rsync's own when it ran). A refusal prints exactly one generic `REFUSED`
+ * line on stderr for the peer, puts the reason into the refusal log, and returns 1; with
+ * --check (run by hand) it prints the reason instead.
  */
 export async function runGate(opts: GateOptions): Promise<number> {
   const env = opts.env ?? process.env;
   let argv: string[];
+  let pinned: RsyncSource;
   try {
-    const rsyncArgv = validateSenderCommand(env.SSH_ORIGINAL_COMMAND ?? '', opts.allow);
-    argv = execArgv(rsyncArgv, opts.rsyncPath ?? '/usr/bin/rsync');
+    const rsyncPath = opts.rsyncPath ?? '/usr/bin/rsync';
+    assertRsyncConfines(rsyncPath);
+    const request = validateSenderCommand(env.SSH_ORIGINAL_COMMAND ?? '', opts.allow);
+    pinned = pinForRsync(request.tree, opts.ancestorsChecked ?? false);
+    const rsyncArgv = [
+      '--server',
+      '--sender',
+      ...request.options,
+      `--confine-root=${pinned.confineRoot}`,
+      '.',
+      pinned.source,
+    ];
+    argv = execArgv(rsyncArgv, rsyncPath);
   } catch (err) {
-    process.stderr.write(`${asPullbackError(err).toLine()}\n`);
+    const line = asPullbackError(err).toLine();
+    if (opts.refusalLog) appendRefusal(opts.refusalLog, line);
+    process.stderr.write(`${opts.check ? line : PEER_REFUSAL}\n`);
     return 1;
   }
   if (opts.check) {
     process.stdout.write(`${JSON.stringify(argv)}\n`);
     return 0;
   }
-  return runInherited(argv);
+  return runInherited(argv, pinned.fd);
 }
 
-/** Runs argv with the gate's stdio (the rsync protocol stream) and passes stop signals on. */
-function runInherited(argv: string[]): Promise<number> {
+/** Runs argv with the gate's stdio (the rsync protocol stream), `fd` as its fd 3, and passes stop signals on. */
+function runInherited(argv: string[], fd: number | undefined): Promise<number> {
   const [program = '', ...args] = argv;
   return new Promise((resolve) => {
-    const child = spawn(program, args, { stdio: 'inherit' });
+    const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];
+    if (fd !== undefined) stdio[PINNED_FD_IN_RSYNC] = fd;
+    const child = spawn(program, args, { stdio });
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
     const done = (status: number): void => {
@@ -89,8 +147,19 @@ export function gateCommandLine(
   cliScript: string,
   allow: readonly string[],
   rsyncPath?: string,
+  extra: { refusalLog?: string; ancestorsChecked?: boolean } = {},
 ): string {
-  const argv = [nodePath, cliScript, 'gate', ...allow.flatMap((tree) => ['--allow', tree])];
-  if (rsyncPath !== undefined) argv.push('--rsync', rsyncPath);
-  return forcedCommandLine(argv);
+  return forcedCommandLine([nodePath, cliScript, ...gateArgs(allow, { rsyncPath, ...extra })]);
+}
+
+/** `gate --allow T…` and its options: the one spelling of the gate's command line. */
+export function gateArgs(
+  allow: readonly string[],
+  o: { rsyncPath?: string; refusalLog?: string; ancestorsChecked?: boolean } = {},
+): string[] {
+  const argv = ['gate', ...allow.flatMap((tree) => ['--allow', tree])];
+  if (o.rsyncPath !== undefined) argv.push('--rsync', o.rsyncPath);
+  if (o.refusalLog !== undefined) argv.push('--refusal-log', o.refusalLog);
+  if (o.ancestorsChecked) argv.push('--ancestors-checked');
+  return argv;
 }

@@ -1,18 +1,19 @@
-import { realpathSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
 import { PullbackError } from '../errors.js';
+import { normaliseTree, treeArgument } from './trees.js';
 
 /*
  * The gate's validator: the one place that decides what the backup host may run on the client.
  *
  * A remote `rsync -e ssh` sends one command string (ssh joins rsync's argv with spaces; rsync
  * 3.2.4+ backslash-escapes shell-special characters in it). Modelled on rsync's `rrsync -ro`:
- * only `rsync --server --sender <allowed options> . <absolute paths inside the allowed trees>`
- * passes. Everything is an allow-list; the REASONS tables below only word the refusals.
+ * only `rsync --server --sender <allowed options> . <one allowed tree>/` passes: exactly one
+ * configured tree, not a path below it and not two trees, because each sender is confined to
+ * its one tree (--confine-root) and pinned before it starts (pin.ts). Everything is an
+ * allow-list; the REASONS tables below only word the refusals.
  */
 
-/** Short flags a sender may get (`-lHogDtpAXrRSe.iLsfxCIvu`): all only shape what is read and how it is sent. */
-const SHORT_FLAGS = new Set('ACDEHIJNORSUWXcdghilmnopqrtuvxz8');
+/** Short flags a sender may get (`-lHogDtpAXrSe.iLsfxCIvu`): all only shape what is read and how it is sent. */
+const SHORT_FLAGS = new Set('ACDEHIJNOSUWXcdghilmnopqrtuvxz8');
 
 /** Long options without a value that change nothing on the client. */
 const LONG_FLAGS = new Set([
@@ -72,6 +73,8 @@ const LONG_REASONS: Readonly<Record<string, string>> = {
   'copy-unsafe-links': FOLLOWS,
   'copy-dirlinks': FOLLOWS,
   'keep-dirlinks': FOLLOWS,
+  'insecure-links': FOLLOWS,
+  'confine-root': 'is set by the gate itself, to the tree',
   server: '--server appears twice',
   sender: '--sender appears twice',
 };
@@ -83,6 +86,7 @@ const SHORT_REASONS: Readonly<Record<string, string>> = {
   b: WRITES,
   M: 'passes options the gate cannot check',
   e: 'runs another program (-e/--rsh)',
+  R: 'names paths above the tree (one sender per tree, no --relative)',
 };
 
 /** Characters rsync leaves unescaped; anything else ASCII must come backslash-escaped, as rsync sends it. */
@@ -155,72 +159,46 @@ function checkOption(token: string): void {
   }
 }
 
-function isInside(path: string, root: string): boolean {
-  return root === '/' || path === root || path.startsWith(`${root}/`);
-}
-
-/** Checks one source path; returns it unchanged (rsync -R transmits it as written). */
-function checkPath(path: string, allowedRoots: readonly string[]): string {
+/** Checks the one source argument: exactly `<tree>/` for one of the allowed trees; returns the tree. */
+function checkTreeArgument(path: string, trees: readonly string[]): string {
   if (CONTROL.test(path)) refuse(`path ${JSON.stringify(path)} contains control characters`);
   if (!path.startsWith('/')) refuse(`path ${JSON.stringify(path)} is not absolute`);
-  const body = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  for (const segment of body.split('/').slice(1)) {
-    if (segment === '' && body !== '/') refuse(`path ${JSON.stringify(path)} contains "//"`);
-    if (segment === '.' || segment === '..') {
-      refuse(
-        `path ${JSON.stringify(path)} contains a "${segment}" segment; only normalised paths are allowed`,
-      );
-    }
+  const tree = trees.find((t) => treeArgument(t) === path);
+  if (tree !== undefined) return tree;
+  if (trees.includes(path)) {
+    refuse(`path ${JSON.stringify(path)} must end with "/": the gate serves a tree's contents`);
   }
-  let real: string;
-  try {
-    real = realpathSync(body);
-  } catch (err) {
-    // System mode: the gate runs without effective capabilities and may not see into the
-    // source's parents. Then only an allowed tree itself is served, exactly as configured
-    // (the root helper checked those trees, symlinks included, before it dropped privileges).
-    if (isPermissionError(err) && allowedRoots.includes(body)) return path;
-    refuse(`path ${JSON.stringify(path)} does not exist or cannot be resolved`);
-  }
-  if (allowedRoots.some((root) => isInside(real, root))) return path;
-  const viaLink = allowedRoots.some((root) => isInside(body, root));
   refuse(
-    viaLink
-      ? `path ${JSON.stringify(path)} leaves the allowed trees through a symlink (it resolves to ${real})`
-      : `path ${JSON.stringify(path)} is outside the allowed trees`,
+    `path ${JSON.stringify(path)} is not one of the allowed trees (only a whole tree is served, never a path below it)`,
   );
 }
 
-/** The allowed trees as real paths; each must be an absolute, existing path. */
-export function resolveAllowedRoots(allow: readonly string[]): string[] {
+/** The allowed trees, normalised as the pull spells them (trees.ts); each must be absolute. */
+export function allowedTrees(allow: readonly string[]): string[] {
   if (allow.length === 0) refuse('no allowed trees were configured (--allow)');
   return allow.map((entry) => {
-    if (!isAbsolute(entry)) refuse(`allowed tree ${JSON.stringify(entry)} is not an absolute path`);
     try {
-      return realpathSync(entry);
-    } catch (err) {
-      // Unresolvable for lack of permission (system mode): kept as written, exact match only.
-      const trimmed = entry.length > 1 ? entry.replace(/\/$/, '') : entry;
-      const normalised = trimmed
-        .split('/')
-        .slice(1)
-        .every((s) => s !== '' && s !== '.' && s !== '..');
-      if (isPermissionError(err) && normalised) return trimmed;
-      refuse(`allowed tree ${JSON.stringify(entry)} does not exist`);
+      return normaliseTree(entry);
+    } catch {
+      refuse(`allowed tree ${JSON.stringify(entry)} is not an absolute, normalised path`);
     }
   });
 }
 
-function isPermissionError(err: unknown): boolean {
-  return (err as { code?: string } | null)?.code === 'EACCES';
+/** What a validated command asks for: rsync's sender options, and the one tree it reads. */
+export interface SenderRequest {
+  /** the options before the ".", as sent (checked against the allow-list) */
+  options: string[];
+  /** the allowed tree, as configured (normalised); the caller pins it and confines rsync to it */
+  tree: string;
 }
 
 /**
- * Validates SSH_ORIGINAL_COMMAND as a read-only rsync sender on paths inside `allow`.
- * Returns rsync's argv without the program name; throws PullbackError('REFUSED', why) otherwise.
+ * Validates SSH_ORIGINAL_COMMAND as a read-only rsync sender of one tree of `allow`.
+ * Throws PullbackError('REFUSED', why) otherwise.
  */
-export function validateSenderCommand(command: string, allow: readonly string[]): string[] {
-  const roots = resolveAllowedRoots(allow);
+export function validateSenderCommand(command: string, allow: readonly string[]): SenderRequest {
+  const trees = allowedTrees(allow);
   if (command.trim() === '') refuse('the command is empty (not run by a remote rsync)');
   if (command.length > MAX_COMMAND) refuse(`the command is longer than ${MAX_COMMAND} characters`);
   const control = CONTROL.exec(command);
@@ -246,5 +224,6 @@ export function validateSenderCommand(command: string, allow: readonly string[])
   const paths = rest.slice(dot + 1);
   options.forEach(checkOption);
   if (paths.length === 0) refuse('no source paths were given');
-  return ['--server', '--sender', ...options, '.', ...paths.map((p) => checkPath(p, roots))];
+  if (paths.length > 1) refuse('more than one source path: one sender serves one tree');
+  return { options, tree: checkTreeArgument(paths[0]!, trees) };
 }

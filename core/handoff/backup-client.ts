@@ -49,6 +49,19 @@ async function withConnection<T>(
   }
 }
 
+/**
+ * The backup host only ever reads `REFUSED` from our gate; why it refused stays here, in the
+ * error this client logs and shows (core/gate/refusal-log.ts).
+ */
+function withGateReasons(err: unknown, reasons: string[]): unknown {
+  if (reasons.length === 0) return err;
+  const why = `this machine's gate refused the backup host's request: ${reasons.join('; ')}`;
+  const message = err instanceof PullbackError ? `${err.message} (${why})` : why;
+  return new PullbackError(err instanceof PullbackError ? err.code : 'REFUSED', message, {
+    cause: err,
+  });
+}
+
 /** One backup to one backup host: one-time keys, one-shot sshd, handoff, progress, done. */
 export async function runBackup(options: BackupRunOptions): Promise<BackupRunResult> {
   const { config, host, identityKey, launcher, signal } = options;
@@ -105,6 +118,9 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
         startedAt,
         finishedAt: new Date().toISOString(),
       };
+    } catch (err) {
+      await oneShot.stop();
+      throw withGateReasons(err, await oneShot.gateRefusals());
     } finally {
       await oneShot.stop();
     }

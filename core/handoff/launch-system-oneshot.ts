@@ -6,6 +6,7 @@ import { lookupGroup } from '../system/accounts.js';
 import { helperArgv, MAX_DEADLINE_SECONDS } from '../system/helper-args.js';
 import { HELPER_WRAPPER, READER_USER, SUDO_GROUP } from '../system/paths.js';
 import type { OneShotLauncher } from './oneshot-launcher.js';
+import { GATE_REFUSED_PREFIX } from '../gate/refusal-log.js';
 
 /** pkexec may be waiting for the user to answer a password dialog. */
 const READY_TIMEOUT_MS = 120_000;
@@ -48,7 +49,12 @@ function elevation(args: string[], env: NodeJS.ProcessEnv): string[] {
 
 /** The last meaningful line the helper (or sudo/pkexec) printed, without a repeated code prefix. */
 function lastLine(stderr: string): string {
-  const line = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
+  const line =
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l && !l.startsWith(GATE_REFUSED_PREFIX))
+      .pop() ?? '';
   return line.replace(/^HELPER_FAILED:\s*/, '');
 }
 
@@ -75,8 +81,10 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
     detached: true,
   });
   let stderr = '';
+  let all = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-16_384);
+    all = (all + chunk).slice(-65_536);
   });
   child.stdin.on('error', () => {}); // EPIPE when the helper refused early: reported from its exit
   const done = new Promise<number | null>((resolve) =>
@@ -127,6 +135,14 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
     port,
     user: READER_USER,
     done,
+    gateRefusals: async () => {
+      await done;
+      return all
+        .split('\n')
+        .filter((l) => l.startsWith(GATE_REFUSED_PREFIX))
+        .map((l) => l.slice(GATE_REFUSED_PREFIX.length))
+        .slice(-20);
+    },
     stop: async () => {
       child.stdin.end();
       const timer = setTimeout(() => {

@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { PullbackError } from '../errors.js';
+import { join } from 'node:path';
 import { forcedCommandLine } from '../ssh/forced-command.js';
+import { gateArgs } from '../gate/run.js';
+import { ONESHOT_FILES } from '../ssh/sshd-config.js';
 import {
   cleanStaleOneShotDirs,
   defaultRuntimeBase,
@@ -24,11 +27,14 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
   const base = defaultRuntimeBase();
   cleanStaleOneShotDirs(base);
   const user = userInfo().username;
+  const dir = makeOneShotDir(base);
   const gateCommand = forcedCommandLine(
-    pullbackCommand('gate', ...request.sources.flatMap((s) => ['--allow', s])),
+    pullbackCommand(
+      ...gateArgs(request.sources, { refusalLog: join(dir, ONESHOT_FILES.refusals) }),
+    ),
   );
   const oneShot = await startOneShotSshd({
-    dir: makeOneShotDir(base),
+    dir,
     bindAddress: request.bindAddress,
     port: 0,
     allowFrom: request.allowFrom,
@@ -42,6 +48,7 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
     port: oneShot.port,
     user,
     done: oneShot.done,
+    gateRefusals: async () => (await oneShot.done).gateRefusals ?? [],
     stop: async () => {
       await oneShot.kill('the handoff ended');
       await oneShot.done;

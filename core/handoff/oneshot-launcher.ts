@@ -23,6 +23,8 @@ export interface LaunchedOneShot {
   user: string;
   /** settles when the one-shot has exited and its secrets are gone */
   done: Promise<unknown>;
+  /** why the gate refused the backup host's commands (client-side only), once `done` settled */
+  gateRefusals(): Promise<string[]>;
   stop(): Promise<void>;
 }
 

@@ -5,8 +5,7 @@ import { retentionFor } from '../server/server-config.js';
 import { PROTOCOL_VERSION, type BackupRequest } from './messages.js';
 import type { SshConnectionInfo } from './ssh-connection.js';
 import type { ServeContext } from './serve-context.js';
-import { buildPullArgv } from '../pull/rsync-argv.js';
-import { runPull } from '../pull/run-pull.js';
+import { pullTrees } from '../pull/pull-trees.js';
 import type { Lock } from '../storage/lock.js';
 import { pruneRepository } from '../storage/prune.js';
 import { acquireRunSlot } from '../server/parallel-slots.js';
@@ -75,7 +74,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
     const limits = [request.options.bwlimitKiB, config.clients[ctx.client]?.bwlimitKiB].filter(
       (n): n is number => typeof n === 'number' && n > 0,
     );
-    const argv = buildPullArgv({
+    const pull = {
       remote: {
         user: request.user,
         host: connection.clientAddress,
@@ -90,9 +89,10 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       linkDest: run.linkDest,
       inplace: run.inplace,
       bwlimitKiB: limits.length ? Math.min(...limits) : undefined,
-    });
+      controlDir: secrets.dir,
+    };
     let lastProgressAt = 0;
-    const outcome = await runPull(argv, {
+    const outcome = await pullTrees(pull, {
       signal: abort.signal,
       onProgress: (p) => {
         const now = Date.now();

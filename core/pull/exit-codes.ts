@@ -140,9 +140,13 @@ export function interpretRsyncExit(end: RsyncEnd): PullVerdict {
   if (exitCode === 30 || exitCode === 35) {
     return fail('TIMEOUT', `${what}${detail ? `: ${detail}` : ''}`);
   }
-  // The client's gate says why it refused, as `REFUSED: …`, which ssh relays on stderr.
-  const refused = meaningfulLines(stderrLines).find((l) => l.startsWith('REFUSED: '));
-  if (refused) return fail('REFUSED', `${refused.slice('REFUSED: '.length)} (${what})`);
+  // The client's gate says only `REFUSED` (ssh relays it on stderr); the reason stays in the
+  // client's own log, because a reason would tell us which of its paths exist.
+  if (meaningfulLines(stderrLines).some((l) => l === 'REFUSED' || l.startsWith('REFUSED: ')))
+    return fail(
+      'REFUSED',
+      `the client's gate refused the command (${what}); the client's log says why`,
+    );
   if (
     exitCode === null ||
     exitCode === 255 ||

@@ -2,10 +2,13 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { PullbackError } from '../errors.js';
 import { UNIX_USER_NAME } from '../config/fields.js';
+import { normaliseTree, treeArgument } from '../gate/trees.js';
 
 /**
- * The one rsync command line of a pull: the backup host's rsync receives from the client's
- * gate-guarded rsync sender over ssh, into `dest` (the repository's `.incomplete/`).
+ * The rsync command line for one tree of a pull: the backup host's rsync receives from the
+ * client's gate-guarded rsync sender over ssh, into `dest` (the tree's place in the
+ * repository's `.incomplete/`). A pull runs one per tree (pull-trees.ts): the gate serves one
+ * tree per sender, confined to it.
  */
 export interface PullArgvOptions {
   rsyncPath?: string;
@@ -19,13 +22,15 @@ export interface PullArgvOptions {
     /** our side's address of the handoff connection, so the client's listener sees that one */
     bindAddress?: string;
   };
-  /** absolute paths on the client */
-  sources: string[];
+  /** the tree on the client (an absolute path, see gate/trees.ts) */
+  source: string;
   excludes: string[];
-  /** absolute, ends with `/` */
+  /** absolute, ends with `/`: `<.incomplete>/<tree>/` */
   dest: string;
-  /** hardlink backend: the previous complete snapshot */
+  /** hardlink backend: the tree in the previous complete snapshot */
   linkDest?: string;
+  /** ssh's ControlPath of the pull's one connection (ssh-master.ts); every tree shares it */
+  controlPath?: string;
   /** btrfs backend: write into a snapshot of the previous one (then no linkDest) */
   inplace?: boolean;
   bwlimitKiB?: number;
@@ -39,7 +44,8 @@ export const DEFAULT_IO_TIMEOUT_SECONDS = 300;
 /**
  * Flags, and why each is there:
  * -aHAXS           everything a restore needs: hardlinks, ACLs, xattrs, sparse files.
- * -R               the snapshot mirrors absolute paths: <snapshot>/home/u/docs/…
+ * (no -R)          `<tree>/` into `<.incomplete>/<tree>/` keeps the snapshot mirroring
+ *                  absolute paths (<snapshot>/home/u/docs/…) with one sender per tree.
  * --numeric-ids    uids/gids as numbers: names on the backup host mean nothing for the client.
  * --fake-super     the receiver is unprivileged: ownership, modes and specials go into
  *                  user.rsync.* xattrs; without it unchanged files never match their previous
@@ -70,8 +76,7 @@ export const DEFAULT_IO_TIMEOUT_SECONDS = 300;
  *                  while a "- " filter rule takes the rest of the string literally.
  */
 export function buildPullArgv(o: PullArgvOptions): string[] {
-  const sources = o.sources.map((s) => validateSource(s));
-  if (sources.length === 0) throw bad('at least one source is needed');
+  const source = validateSource(o.source);
   if (!isAbsolute(o.dest) || !o.dest.endsWith('/')) {
     throw bad(
       `the destination must be an absolute path ending with "/", got ${JSON.stringify(o.dest)}`,
@@ -86,7 +91,6 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
   const argv = [
     o.rsyncPath ?? 'rsync',
     '-aHAXS',
-    '-R',
     '--numeric-ids',
     '--fake-super',
     '--delete',
@@ -108,13 +112,31 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
   if (o.bwlimitKiB !== undefined && o.bwlimitKiB > 0) {
     argv.push(`--bwlimit=${positiveInt(o.bwlimitKiB, 'bwlimit')}`);
   }
-  argv.push('-e', buildSshCommand(o.remote, o.sshPath));
+  const ssh = sshWords(o.remote, o.sshPath);
+  if (o.controlPath !== undefined)
+    ssh.push('-S', word(o.controlPath, 'the control path'), '-o', 'ControlMaster=no');
+  argv.push('-e', ssh.join(' '));
   const host = remoteHost(o.remote.host);
   const user = validateUser(o.remote.user);
-  // Sources are absolute and the destination too, so none can be read as an option; the `--`
-  // says so anyway (rsync builds the remote command from its options, not from this).
-  argv.push('--', ...sources.map((s) => `${user}@${host}:${s}`), o.dest);
+  // The source is absolute and the destination too, so neither can be read as an option; the
+  // `--` says so anyway (rsync builds the remote command from its options, not from this).
+  argv.push('--', `${user}@${host}:${treeArgument(source)}`, o.dest);
   return argv;
+}
+
+/**
+ * The ssh master of a pull: one connection, authenticated once with K, whose ControlPath every
+ * tree's rsync then opens its session through (the one-shot sshd accepts one connection).
+ */
+export function buildSshMasterArgv(
+  remote: PullArgvOptions['remote'],
+  controlPath: string,
+  sshPath?: string,
+): string[] {
+  const words = sshWords(remote, sshPath);
+  words.push('-M', '-S', word(controlPath, 'the control path'), '-o', 'ControlPersist=no');
+  words.push('-N', '-T', `${validateUser(remote.user)}@${hostAddress(remote.host)}`);
+  return words;
 }
 
 /**
@@ -123,15 +145,17 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
  */
 const SAFE_WORD = /^[A-Za-z0-9_./@:+=,-]+$/;
 
-function buildSshCommand(remote: PullArgvOptions['remote'], sshPath = 'ssh'): string {
-  const word = (value: string, what: string) => {
-    if (!SAFE_WORD.test(value)) {
-      throw bad(
-        `${what} ${JSON.stringify(value)} cannot go into rsync's -e command: only letters, digits and _./@:+=,- are allowed (no spaces or quotes)`,
-      );
-    }
-    return value;
-  };
+function word(value: string, what: string): string {
+  if (!SAFE_WORD.test(value)) {
+    throw bad(
+      `${what} ${JSON.stringify(value)} cannot go into rsync's -e command: only letters, digits and _./@:+=,- are allowed (no spaces or quotes)`,
+    );
+  }
+  return value;
+}
+
+/** ssh and its options, one word each: rsync's -e (joined by spaces) and the master alike. */
+function sshWords(remote: PullArgvOptions['remote'], sshPath = 'ssh'): string[] {
   const path = (value: string, what: string) => {
     if (!isAbsolute(value))
       throw bad(`${what} must be an absolute path, got ${JSON.stringify(value)}`);
@@ -182,14 +206,17 @@ function buildSshCommand(remote: PullArgvOptions['remote'], sshPath = 'ssh'): st
     }
     words.push('-b', remote.bindAddress);
   }
-  return words.join(' ');
+  return words;
+}
+
+function hostAddress(host: string): string {
+  if (isIP(host) === 0)
+    throw bad(`the client's address must be an IP address, got ${JSON.stringify(host)}`);
+  return host;
 }
 
 function remoteHost(host: string): string {
-  const family = isIP(host);
-  if (family === 0)
-    throw bad(`the client's address must be an IP address, got ${JSON.stringify(host)}`);
-  return family === 6 ? `[${host}]` : host;
+  return isIP(hostAddress(host)) === 6 ? `[${host}]` : host;
 }
 
 function validateUser(user: string): string {
@@ -203,7 +230,11 @@ function validateSource(source: string): string {
   if (!source.startsWith('/') || /[\n\r\0]/.test(source) || source.split('/').includes('..')) {
     throw bad(`source ${JSON.stringify(source)} must be an absolute path without ".." or newlines`);
   }
-  return source;
+  try {
+    return normaliseTree(source);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
 }
 
 function positiveInt(n: number, what: string, max = Number.MAX_SAFE_INTEGER): number {

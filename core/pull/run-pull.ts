@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { PullbackError } from '../errors.js';
 import { createLineSplitter, parseProgress, type PullProgress } from './progress.js';
 import { parseStatsLine, type PullStats } from './stats.js';
-import { interpretRsyncExit, type PullMeaning } from './exit-codes.js';
+import { interpretRsyncExit, type PullMeaning, type PullVerdict } from './exit-codes.js';
 
 export interface PullOutcome {
   /** rsync's exit status; -1 when it was killed by a signal or never started */
@@ -23,6 +23,27 @@ export interface RunPullOptions {
   onSpawn?: (pid: number) => void;
   /** after SIGTERM, how long rsync gets to stop before SIGKILL */
   killGraceMs?: number;
+  /**
+   * whether "partial" with nothing copied is a failure (default); one tree of several passes
+   * false, and the whole pull decides on the sum (pull-trees.ts)
+   */
+  emptyIsFailure?: boolean;
+}
+
+/** "Partial" with nothing at all (every source missing or unreadable) is no backup. */
+export function failWhenNothingCopied<T extends { meaning: PullMeaning; warnings: string[] }>(
+  verdict: T,
+  stats: PullStats,
+): T | { meaning: 'failed'; warnings: string[]; error: PullbackError } {
+  if (verdict.meaning !== 'partial' || stats.files !== 0) return verdict;
+  return {
+    meaning: 'failed',
+    warnings: [],
+    error: new PullbackError(
+      'RSYNC_FAILED',
+      `nothing could be copied: ${verdict.warnings.slice(1).join('; ')}`,
+    ),
+  };
 }
 
 const MAX_STDERR_LINES = 2000;
@@ -108,18 +129,13 @@ export function runPull(
         });
         return;
       }
-      let verdict = interpretRsyncExit({ exitCode: code, signal, stderrLines, cancelled });
-      // "Partial" with nothing at all (every source missing or unreadable) is no backup.
-      if (verdict.meaning === 'partial' && stats.files === 0) {
-        verdict = {
-          meaning: 'failed',
-          warnings: [],
-          error: new PullbackError(
-            'RSYNC_FAILED',
-            `nothing could be copied: ${verdict.warnings.slice(1).join('; ')}`,
-          ),
-        };
-      }
+      let verdict: PullVerdict = interpretRsyncExit({
+        exitCode: code,
+        signal,
+        stderrLines,
+        cancelled,
+      });
+      if (options.emptyIsFailure !== false) verdict = failWhenNothingCopied(verdict, stats);
       resolve({
         exitCode: code ?? -1,
         meaning: verdict.meaning,

@@ -21,6 +21,7 @@ import ssh2 from 'ssh2';
 import { PullbackError } from '../errors.js';
 import { clientStateDir } from '../config/paths.js';
 import { parsePublicKey } from './keys.js';
+import { readRefusals } from '../gate/refusal-log.js';
 import { isProcessAlive, ProcessTreeTracker, readProcessInfo } from '../process-tree.js';
 import {
   checkAccountName,
@@ -70,6 +71,8 @@ export interface OneShotOutcome {
   detail?: string;
   /** what sshd logged (LogLevel VERBOSE), for diagnostics */
   sshdLog?: string;
+  /** why the gate refused commands in this session: for the client's own log, never the peer */
+  gateRefusals?: string[];
 }
 
 export interface OneShot {
@@ -289,6 +292,8 @@ export async function startOneShotSshd(input: OneShotSpec): Promise<OneShot> {
         note('could not kill the sshd tree', err);
       }
       sshd?.stderr?.destroy();
+      const refusals = readRefusals(join(spec.dir, ONESHOT_FILES.refusals));
+      if (refusals.length) outcome.gateRefusals = refusals;
       try {
         rmSync(spec.dir, { recursive: true, force: true });
       } catch (err) {

@@ -9,6 +9,8 @@ export const ONESHOT_FILES = {
   authorizedKeys: 'authorized_keys',
   config: 'sshd_config',
   pid: 'pid',
+  /** written by the gate: why it refused (core/gate/refusal-log.ts), read at the end */
+  refusals: 'refusals',
 } as const;
 
 export interface OneShotSshdConfigOptions {

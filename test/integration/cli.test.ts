@@ -112,12 +112,12 @@ test('init creates a 0600 identity key in a 0700 directory and a valid config', 
 
 test('gate --check prints the argv for an allowed sender and REFUSED for a receiver', () => {
   const ok = pullback(['gate', '--allow', '/tmp', '--check'], {
-    SSH_ORIGINAL_COMMAND: 'rsync --server --sender -logDtprRe.iLsfxCIvu --numeric-ids . /tmp',
+    SSH_ORIGINAL_COMMAND: 'rsync --server --sender -logDtpre.iLsfxCIvu --numeric-ids . /tmp/',
   });
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok(Array.isArray(JSON.parse(ok.stdout)));
   const refused = pullback(['gate', '--allow', '/tmp', '--check'], {
-    SSH_ORIGINAL_COMMAND: 'rsync --server -logDtprRe.iLsfxCIvu . /tmp',
+    SSH_ORIGINAL_COMMAND: 'rsync --server -logDtpre.iLsfxCIvu . /tmp/',
   });
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr.trim(), /^REFUSED: /);

@@ -1,5 +1,9 @@
-import { buildPullArgv, type PullArgvOptions } from '../../core/pull/rsync-argv.js';
-import { runPull, type PullOutcome, type RunPullOptions } from '../../core/pull/run-pull.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PullArgvOptions } from '../../core/pull/rsync-argv.js';
+import type { PullOutcome, RunPullOptions } from '../../core/pull/run-pull.js';
+import { pullTrees } from '../../core/pull/pull-trees.js';
 import type { PullProgress } from '../../core/pull/progress.js';
 import type { ClientRepository } from '../../core/storage/repository.js';
 import type { SnapshotInfo } from '../../core/storage/metadata.js';
@@ -31,13 +35,14 @@ export async function backupOnce(
   o: BackupOnceOptions,
 ): Promise<BackupOnceResult> {
   const lock = await repo.acquireLock();
+  const controlDir = mkdtempSync(join(tmpdir(), 'pullback-ctl-'));
   try {
     const run = await repo.prepareRun();
     o.onPrepared?.(run.resumed);
     const progress: PullProgress[] = [];
     const startedAt = new Date();
-    const outcome = await runPull(
-      buildPullArgv({
+    const outcome = await pullTrees(
+      {
         remote: o.remote,
         sources: o.sources,
         excludes: o.excludes ?? [],
@@ -45,7 +50,8 @@ export async function backupOnce(
         linkDest: run.linkDest,
         inplace: run.inplace,
         bwlimitKiB: o.bwlimitKiB,
-      }),
+        controlDir,
+      },
       {
         ...o.run,
         onProgress: (p) => {
@@ -68,6 +74,7 @@ export async function backupOnce(
     });
     return { outcome, info, progress, resumed: run.resumed };
   } finally {
+    rmSync(controlDir, { recursive: true, force: true });
     await lock.release();
   }
 }

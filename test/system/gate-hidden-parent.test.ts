@@ -10,8 +10,8 @@ import { pullbackCommand, PULLBACK_CLI_SCRIPT } from '../../core/self-command.js
 // not see into a source's parents. It then serves exactly the allowed tree, nothing below it.
 const isRoot = process.getuid?.() === 0;
 
-function gateAsNobody(allow: string, path: string) {
-  const argv = pullbackCommand('gate', '--allow', allow, '--check');
+function gateAsNobody(allow: string, path: string, ...extra: string[]) {
+  const argv = pullbackCommand('gate', '--allow', allow, '--check', ...extra);
   return spawnSync(
     'setpriv',
     ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', '--', ...argv],
@@ -19,7 +19,7 @@ function gateAsNobody(allow: string, path: string) {
       encoding: 'utf8',
       env: {
         PATH: '/usr/bin:/bin',
-        SSH_ORIGINAL_COMMAND: `rsync --server --sender -lHogDtpAXrRSe.LsfxCIvu --numeric-ids . ${path}`,
+        SSH_ORIGINAL_COMMAND: `rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --numeric-ids . ${path}`,
       },
     },
   );
@@ -48,11 +48,16 @@ test('S3: behind an unreadable parent the gate serves exactly the allowed tree a
   chmodSync(parent, 0o700);
   const source = join(parent, 'src');
   mkdirSync(join(source, 'sub'), { recursive: true });
-  const exact = gateAsNobody(source, source);
+  // only with the root helper's word that no ancestor can be swapped (system mode), by name
+  const exact = gateAsNobody(source, `${source}/`, '--ancestors-checked');
   assert.equal(exact.status, 0, exact.stderr);
-  const below = gateAsNobody(source, join(source, 'sub'));
+  assert.match(exact.stdout, new RegExp(`"--confine-root=${source}",".","${source}/"`));
+  const unvetted = gateAsNobody(source, `${source}/`);
+  assert.notEqual(unvetted.status, 0);
+  assert.match(unvetted.stderr, /^REFUSED: tree .* cannot be reached/);
+  const below = gateAsNobody(source, `${join(source, 'sub')}/`, '--ancestors-checked');
   assert.notEqual(below.status, 0);
   assert.match(below.stderr, /^REFUSED: /);
-  const sideways = gateAsNobody(source, join(parent, 'other'));
+  const sideways = gateAsNobody(source, `${join(parent, 'other')}/`, '--ancestors-checked');
   assert.notEqual(sideways.status, 0);
 });

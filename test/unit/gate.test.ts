@@ -35,116 +35,105 @@ writeFileSync(join(SRC, 'new\nline', 'k'), 'k\n');
 
 /**
  * SSH_ORIGINAL_COMMAND strings captured from real rsync 3.5.0 pulls (`-e` a script logging the
- * command ssh would send), made by Pullback's pull argv: `rsync -aHAXS -R --numeric-ids --delete
- * --fake-super --info=progress2 [--bwlimit=500] [--inplace | --link-dest=…] -e … host:SRC… DEST`.
- * The sources lived under /tmp/gcap; the test puts them under its own root.
+ * command ssh would send), made with Pullback's per-tree pull argv: `rsync -aHAXS --numeric-ids
+ * --fake-super --delete --delete-excluded --partial --no-inc-recursive --info=progress2 --stats
+ * --timeout=300 [--bwlimit=100] [--inplace | --link-dest=…] -e … host:TREE/ DEST`, and plain
+ * rsync pulls. The trees lived under /tmp/gcap; the test puts them under its own root.
  */
-const CAPTURED: [string, string, string[]][] = [
+const CAPTURED: [string, string, string[], string][] = [
   [
     "core/pull's argv (hardlink backend: --link-dest, --bwlimit, a filter)",
-    'rsync --server --sender -lHogDtpAXrRSe.LsfxCIvu --timeout=300 --bwlimit=100 --numeric-ids . /tmp/gcap/src/one /tmp/gcap/src/with\\ space',
-    [
-      '-lHogDtpAXrRSe.LsfxCIvu',
-      '--timeout=300',
-      '--bwlimit=100',
-      '--numeric-ids',
-      '.',
-      'SRC/one',
-      'SRC/with space',
-    ],
+    'rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --timeout=300 --bwlimit=100 --numeric-ids . /tmp/gcap/src/one/',
+    ['-lHogDtpAXrSe.LsfxCIvu', '--timeout=300', '--bwlimit=100', '--numeric-ids'],
+    'one',
   ],
   [
     "core/pull's argv (btrfs backend: --inplace)",
-    'rsync --server --sender -lHogDtpAXrRSe.LsfxCIvu --timeout=300 --numeric-ids --inplace . /tmp/gcap/src/one',
-    ['-lHogDtpAXrRSe.LsfxCIvu', '--timeout=300', '--numeric-ids', '--inplace', '.', 'SRC/one'],
+    'rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --timeout=300 --numeric-ids --inplace . /tmp/gcap/src/one/',
+    ['-lHogDtpAXrSe.LsfxCIvu', '--timeout=300', '--numeric-ids', '--inplace'],
+    'one',
   ],
   [
-    'two sources, --bwlimit and --link-dest',
-    'rsync --server --sender -lHogDtpAXrRSe.iLsfxCIvu --bwlimit=500 --numeric-ids . /tmp/gcap/src/one /tmp/gcap/src/two',
-    ['-lHogDtpAXrRSe.iLsfxCIvu', '--bwlimit=500', '--numeric-ids', '.', 'SRC/one', 'SRC/two'],
+    'a tree with a space',
+    'rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --timeout=300 --numeric-ids . /tmp/gcap/src/with\\ space/',
+    ['-lHogDtpAXrSe.LsfxCIvu', '--timeout=300', '--numeric-ids'],
+    'with space',
   ],
   [
-    'the btrfs backend (--inplace, no --link-dest)',
-    'rsync --server --sender -lHogDtpAXrRSe.iLsfxCIvu --numeric-ids --inplace . /tmp/gcap/src/one /tmp/gcap/src/two',
-    ['-lHogDtpAXrRSe.iLsfxCIvu', '--numeric-ids', '--inplace', '.', 'SRC/one', 'SRC/two'],
+    'a tree with quotes (escaped by rsync)',
+    'rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --timeout=300 --numeric-ids . /tmp/gcap/src/q\\\'uo\\"te/',
+    ['-lHogDtpAXrSe.LsfxCIvu', '--timeout=300', '--numeric-ids'],
+    `q'uo"te`,
   ],
   [
-    'sources with a space, a leading dash and unicode',
-    'rsync --server --sender -lHogDtpAXrRSe.iLsfxCIvu --numeric-ids . /tmp/gcap/src/with\\ space /tmp/gcap/src/-dash /tmp/gcap/src/ünï',
-    ['-lHogDtpAXrRSe.iLsfxCIvu', '--numeric-ids', '.', 'SRC/with space', 'SRC/-dash', 'SRC/ünï'],
+    'a tree with shell characters (escaped by rsync)',
+    'rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --timeout=300 --numeric-ids . /tmp/gcap/src/\\$dollar\\;semi/',
+    ['-lHogDtpAXrSe.LsfxCIvu', '--timeout=300', '--numeric-ids'],
+    '$dollar;semi',
   ],
   [
-    'sources with quotes, wildcards and shell characters (escaped by rsync)',
-    'rsync --server --sender -lHogDtpAXrRSe.iLsfxCIvu --numeric-ids . /tmp/gcap/src/q\\\'uo\\"te /tmp/gcap/src/star*[x] /tmp/gcap/src/\\$dollar\\;semi',
-    [
-      '-lHogDtpAXrRSe.iLsfxCIvu',
-      '--numeric-ids',
-      '.',
-      `SRC/q'uo"te`,
-      'SRC/star*[x]',
-      'SRC/$dollar;semi',
-    ],
-  ],
-  [
-    'a trailing slash',
-    'rsync --server --sender -lHogDtpAXrRSe.iLsfxCIvu --numeric-ids . /tmp/gcap/src/one/',
-    ['-lHogDtpAXrRSe.iLsfxCIvu', '--numeric-ids', '.', 'SRC/one/'],
+    'a tree with wildcards',
+    'rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --timeout=300 --numeric-ids . /tmp/gcap/src/star*[x]/',
+    ['-lHogDtpAXrSe.LsfxCIvu', '--timeout=300', '--numeric-ids'],
+    'star*[x]',
   ],
   [
     'plain rsync -a',
-    'rsync --server --sender -logDtpre.iLsfxCIvu . /tmp/gcap/src/one',
-    ['-logDtpre.iLsfxCIvu', '.', 'SRC/one'],
+    'rsync --server --sender -logDtpre.iLsfxCIvu . /tmp/gcap/src/one/',
+    ['-logDtpre.iLsfxCIvu'],
+    'one',
   ],
   [
     'verbose, compressed, one file system, --timeout and --info',
-    'rsync --server --sender -vlHogDtpAXrRxSze.iLsfxCIvu --timeout=30 --numeric-ids --info=STATS2 . /tmp/gcap/src/one',
-    [
-      '-vlHogDtpAXrRxSze.iLsfxCIvu',
-      '--timeout=30',
-      '--numeric-ids',
-      '--info=STATS2',
-      '.',
-      'SRC/one',
-    ],
-  ],
-  [
-    '--delete-after (no incremental recursion)',
-    'rsync --server --sender -lHogDtpAXrRSe.LsfxCIvu --numeric-ids . /tmp/gcap/src/one',
-    ['-lHogDtpAXrRSe.LsfxCIvu', '--numeric-ids', '.', 'SRC/one'],
+    'rsync --server --sender -vlogDtprxze.iLsfxCIvu --timeout=30 --numeric-ids --info=STATS2 . /tmp/gcap/src/one/',
+    ['-vlogDtprxze.iLsfxCIvu', '--timeout=30', '--numeric-ids', '--info=STATS2'],
+    'one',
   ],
 ];
 
 const withRoot = (s: string): string => s.replaceAll('/tmp/gcap', root);
 
-for (const [what, command, expected] of CAPTURED) {
+for (const [what, command, options, tree] of CAPTURED) {
   test(`S3: the gate accepts what real rsync sends for a pull with ${what}`, () => {
-    const argv = validateSenderCommand(withRoot(command), [SRC]);
-    assert.deepEqual(argv, [
-      '--server',
-      '--sender',
-      ...expected.map((a) => a.replace(/^SRC/, SRC)),
-    ]);
+    const trees = SOURCE_DIRS.map((name) => join(SRC, name));
+    assert.deepEqual(validateSenderCommand(withRoot(command), trees), {
+      options,
+      tree: join(SRC, tree),
+    });
   });
 }
 
+test('S3: the gate accepts the tree "/" itself (system mode backs up the whole filesystem)', () => {
+  const command = 'rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --timeout=300 --numeric-ids . /';
+  assert.equal(validateSenderCommand(command, ['/']).tree, '/');
+});
+
 test('S3: the gate refuses the command real rsync sends for a source with a newline', () => {
   const captured =
-    'rsync --server --sender -lHogDtpAXrRSe.iLsfxCIvu --numeric-ids . /tmp/gcap/src/new\\\nline';
+    'rsync --server --sender -lHogDtpAXrSe.iLsfxCIvu --numeric-ids . /tmp/gcap/src/new\\\nline/';
   assert.throws(
-    () => validateSenderCommand(withRoot(captured), [SRC]),
+    () => validateSenderCommand(withRoot(captured), [join(SRC, 'new\nline')]),
     (err: unknown) =>
       err instanceof PullbackError && err.code === 'REFUSED' && /newline/.test(err.message),
   );
 });
 
-test('S3: the gate accepts a path inside an allowed tree given through a symlink', () => {
+test('S3: the gate names a tree given through a symlink as configured, and pins its real path', () => {
   const linkRoot = join(root, 'link-to-src');
   spawnSync('ln', ['-s', SRC, linkRoot]);
-  const argv = validateSenderCommand(
-    `rsync --server --sender -logDtpre.iLsfxCIvu . ${linkRoot}/one`,
+  const request = validateSenderCommand(
+    `rsync --server --sender -logDtpre.iLsfxCIvu . ${linkRoot}/`,
     [linkRoot],
   );
-  assert.deepEqual(argv.slice(-1), [`${linkRoot}/one`]);
+  assert.equal(request.tree, linkRoot);
+  const check = runGateProcess(
+    `rsync --server --sender -logDtpre.iLsfxCIvu . ${linkRoot}/`,
+    [linkRoot],
+    { GATE_CHECK: '1' },
+  );
+  assert.equal(check.status, 0, check.stderr);
+  const argv = JSON.parse(check.stdout) as string[];
+  assert.deepEqual(argv.slice(-3), [`--confine-root=${SRC}`, '.', '/proc/self/fd/3/']);
 });
 
 // A stand-in for ssh + sshd: drops `-l user host`, joins the rest as ssh does, logs it and runs
@@ -161,7 +150,8 @@ SSH_ORIGINAL_COMMAND="$*" exec "$GATE_NODE" --input-type=module -e "$GATE_RUNNER
   { mode: 0o755 },
 );
 const RUNNER = `const m = await import(process.env.GATE_MODULE);
-process.exit(await m.runGate({ allow: JSON.parse(process.env.GATE_ALLOW), check: process.env.GATE_CHECK === '1', rsyncPath: process.env.GATE_RSYNC || undefined }));`;
+process.exit(await m.runGate({ allow: JSON.parse(process.env.GATE_ALLOW), check: process.env.GATE_CHECK === '1', rsyncPath: process.env.GATE_RSYNC || undefined, refusalLog: process.env.GATE_REFUSALS || undefined }));`;
+const REFUSALS = join(root, 'refusals');
 
 function gateEnv(allow: string[], extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
@@ -171,6 +161,7 @@ function gateEnv(allow: string[], extra: Record<string, string> = {}): NodeJS.Pr
     GATE_RUNNER: RUNNER,
     GATE_ALLOW: JSON.stringify(allow),
     GATE_LOG: join(root, 'gate.log'),
+    GATE_REFUSALS: REFUSALS,
     ...extra,
   };
 }
@@ -190,10 +181,15 @@ function loggedCommands(): string[] {
   return commands;
 }
 
-const PULL = ['-aHAXS', '-R', '--numeric-ids', '--delete', '--fake-super', '--info=progress2'];
+/** What the gate logged for the client (and empties the log). */
+function refusalReasons(): string {
+  const text = existsSync(REFUSALS) ? readFileSync(REFUSALS, 'utf8') : '';
+  rmSync(REFUSALS, { force: true });
+  return text;
+}
 
-/** Pullback's own pull argv (core/pull), with ssh swapped for the stand-in above. */
-function pullArgv(sources: string[], dest: string, backend: 'hardlink' | 'btrfs'): string[] {
+/** Pullback's own pull argv for one tree (core/pull), with ssh swapped for the stand-in above. */
+function pullArgv(tree: string, dest: string, backend: 'hardlink' | 'btrfs'): string[] {
   const argv = buildPullArgv({
     remote: {
       user: 'reader',
@@ -202,7 +198,7 @@ function pullArgv(sources: string[], dest: string, backend: 'hardlink' | 'btrfs'
       identityFile: '/nonexistent/key',
       knownHostsFile: '/nonexistent/known_hosts',
     },
-    sources,
+    source: tree,
     excludes: ['*.tmp', '.cache/'],
     dest,
     ...(backend === 'hardlink'
@@ -213,42 +209,39 @@ function pullArgv(sources: string[], dest: string, backend: 'hardlink' | 'btrfs'
   return argv;
 }
 
-test('S3: an allowed rsync sender through the gate copies the tree', () => {
-  const sources = ['one', 'two', 'with space', '-dash', 'ünï', `q'uo"te`, '$dollar;semi'];
+test('S3: an allowed rsync sender through the gate copies each tree', () => {
+  const names = ['one', 'two', 'with space', '-dash', 'ünï', `q'uo"te`, '$dollar;semi'];
+  const trees = names.map((name) => join(SRC, name));
   for (const backend of ['hardlink', 'btrfs'] as const) {
-    const dest = join(root, `dest-${backend}`, '.incomplete');
-    mkdirSync(dest, { recursive: true });
-    const [rsync = '', ...args] = pullArgv(
-      sources.map((s) => join(SRC, s)),
-      `${dest}/`,
-      backend,
-    );
-    const r = spawnSync(rsync, args, { env: gateEnv([SRC]), encoding: 'utf8' });
-    assert.equal(r.status, 0, `${backend}: rsync failed: ${r.stderr}`);
-    for (const s of sources) {
-      const i = SOURCE_DIRS.indexOf(s);
-      const copied = join(dest, SRC, s, `file${i}.txt`);
-      assert.equal(readFileSync(copied, 'utf8'), `content of ${s}\n`, `${backend}: ${copied}`);
+    for (const [n, name] of names.entries()) {
+      const dest = join(root, `dest-${backend}`, '.incomplete', trees[n]!);
+      mkdirSync(dest, { recursive: true });
+      const [rsync = '', ...args] = pullArgv(trees[n]!, `${dest}/`, backend);
+      const r = spawnSync(rsync, args, { env: gateEnv(trees), encoding: 'utf8' });
+      assert.equal(r.status, 0, `${backend}: rsync failed: ${r.stderr}`);
+      const i = SOURCE_DIRS.indexOf(name);
+      const copied = join(dest, `file${i}.txt`);
+      assert.equal(readFileSync(copied, 'utf8'), `content of ${name}\n`, `${backend}: ${copied}`);
+      const [command, ...more] = loggedCommands();
+      assert.equal(more.length, 0);
+      assert.match(command ?? '', /^rsync --server --sender -lHogDtpAXrSe\.\S+ /);
     }
-    const [command, ...more] = loggedCommands();
-    assert.equal(more.length, 0);
-    assert.match(command ?? '', /^rsync --server --sender -lHogDtpAXrRSe\.\S+ /);
   }
+  assert.equal(refusalReasons(), '');
 });
 
 test('S3: a pull of a source with a newline is refused cleanly and copies nothing', () => {
   const dest = join(root, 'dest-newline');
   mkdirSync(dest);
-  const r = spawnSync(
-    'rsync',
-    [...PULL, '-e', FAKE_SSH, `x@h:${join(SRC, 'new\nline')}`, `${dest}/`],
-    {
-      env: gateEnv([SRC]),
-      encoding: 'utf8',
-    },
-  );
+  const tree = join(SRC, 'new\nline');
+  const r = spawnSync('rsync', ['-a', '-e', FAKE_SSH, `x@h:${tree}/`, `${dest}/`], {
+    env: gateEnv([tree]),
+    encoding: 'utf8',
+  });
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /^REFUSED: the command contains a newline$/m);
+  assert.match(r.stderr, /^REFUSED$/m);
+  assert.doesNotMatch(r.stderr, /newline/);
+  assert.match(refusalReasons(), /^REFUSED: the command contains a newline$/m);
   assert.equal(spawnSync('find', [dest, '-mindepth', '1']).stdout.length, 0);
   loggedCommands();
 });
@@ -262,11 +255,12 @@ test('S3: a receiver-mode push through the gate is refused and writes nothing', 
   mkdirSync(local);
   writeFileSync(join(local, 'planted.txt'), 'planted\n');
   const r = spawnSync('rsync', ['-a', '-e', FAKE_SSH, `${local}/`, `x@h:${target}/`], {
-    env: gateEnv([SRC]),
+    env: gateEnv([target]),
     encoding: 'utf8',
   });
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /^REFUSED: receiver mode is refused/m);
+  assert.match(r.stderr, /^REFUSED$/m);
+  assert.match(refusalReasons(), /^REFUSED: receiver mode is refused/m);
   assert.equal(existsSync(join(target, 'planted.txt')), false);
   assert.equal(
     spawnSync('find', [target, '-printf', '%p %s %T@\\n'], { encoding: 'utf8' }).stdout,
@@ -276,10 +270,11 @@ test('S3: a receiver-mode push through the gate is refused and writes nothing', 
   assert.match(command ?? '', /^rsync --server -\S+ \. /);
 });
 
-test('S3: the gate in check mode prints the argv it would run as one JSON line', () => {
+test('S3: the gate in check mode prints the argv it would run: confined to the tree, pinned as fd 3', () => {
+  const tree = join(SRC, 'one');
   const r = runGateProcess(
-    `rsync --server --sender -logDtpre.iLsfxCIvu --numeric-ids . ${SRC}/one`,
-    [SRC],
+    `rsync --server --sender -logDtpre.iLsfxCIvu --numeric-ids . ${tree}/`,
+    [tree],
     {
       GATE_CHECK: '1',
     },
@@ -299,20 +294,28 @@ test('S3: the gate in check mode prints the argv it would run as one JSON line',
     '--sender',
     '-logDtpre.iLsfxCIvu',
     '--numeric-ids',
+    `--confine-root=${tree}`,
     '.',
-    `${SRC}/one`,
+    '/proc/self/fd/3/',
   ]);
 });
 
-test('S3: a refused command makes the gate print exactly one REFUSED line and fail', () => {
-  for (const check of ['1', '0']) {
-    const r = runGateProcess(`rsync --server --sender --remove-source-files . ${SRC}/one`, [SRC], {
-      GATE_CHECK: check,
-    });
-    assert.equal(r.status, 1);
-    assert.equal(r.stdout, '');
-    assert.equal(r.stderr, 'REFUSED: --remove-source-files writes or deletes on the client\n');
-  }
+test('S3: a refused command makes the gate print exactly one generic REFUSED line; the reason goes to the client', () => {
+  const tree = join(SRC, 'one');
+  const command = `rsync --server --sender --remove-source-files . ${tree}/`;
+  const checked = runGateProcess(command, [tree], { GATE_CHECK: '1' });
+  assert.equal(checked.status, 1);
+  assert.equal(checked.stdout, '');
+  assert.equal(checked.stderr, 'REFUSED: --remove-source-files writes or deletes on the client\n');
+  refusalReasons();
+  const served = runGateProcess(command, [tree]);
+  assert.equal(served.status, 1);
+  assert.equal(served.stdout, '');
+  assert.equal(served.stderr, 'REFUSED\n');
+  assert.equal(
+    refusalReasons(),
+    'REFUSED: --remove-source-files writes or deletes on the client\n',
+  );
   assert.ok(existsSync(join(SRC, 'one', 'file0.txt')));
 });
 
@@ -322,10 +325,13 @@ test('S10: the gate refuses when SSH_ORIGINAL_COMMAND is missing or an allowed t
     encoding: 'utf8',
   });
   assert.equal(missing.status, 1);
-  assert.equal(missing.stderr, 'REFUSED: the command is empty (not run by a remote rsync)\n');
-  const noTree = runGateProcess(`rsync --server --sender -r . ${SRC}/one`, [join(root, 'nowhere')]);
+  assert.equal(missing.stderr, 'REFUSED\n');
+  assert.equal(refusalReasons(), 'REFUSED: the command is empty (not run by a remote rsync)\n');
+  const nowhere = join(root, 'nowhere');
+  const noTree = runGateProcess(`rsync --server --sender -r . ${nowhere}/`, [nowhere]);
   assert.equal(noTree.status, 1);
-  assert.match(noTree.stderr, /^REFUSED: allowed tree ".*nowhere" does not exist\n$/);
+  assert.equal(noTree.stderr, 'REFUSED\n');
+  assert.match(refusalReasons(), /^REFUSED: tree ".*nowhere" does not exist\n$/);
 });
 
 test('the gate passes SIGTERM on to rsync and returns its exit status', async () => {
@@ -333,12 +339,13 @@ test('the gate passes SIGTERM on to rsync and returns its exit status', async ()
   const ready = join(root, 'fake-rsync.ready');
   writeFileSync(
     fakeRsync,
-    `#!/bin/sh\ntrap 'exit 42' TERM\ntouch '${ready}'\nwhile :; do sleep 0.05; done\n`,
+    `#!/bin/sh\n[ "$1" = --help ] && { echo ' --confine-root=DIR  refuse operator paths'; exit 0; }\ntrap 'exit 42' TERM\ntouch '${ready}'\nwhile :; do sleep 0.05; done\n`,
     { mode: 0o755 },
   );
+  const tree = join(SRC, 'one');
   const gate = spawn(process.execPath, ['--input-type=module', '-e', RUNNER], {
-    env: gateEnv([SRC], {
-      SSH_ORIGINAL_COMMAND: `rsync --server --sender -r . ${SRC}/one`,
+    env: gateEnv([tree], {
+      SSH_ORIGINAL_COMMAND: `rsync --server --sender -r . ${tree}/`,
       GATE_RSYNC: fakeRsync,
     }),
     stdio: 'ignore',
@@ -351,6 +358,33 @@ test('the gate passes SIGTERM on to rsync and returns its exit status', async ()
   gate.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => gate.on('exit', (c) => resolve(c)));
   assert.equal(code, 42);
+});
+
+test('S3: the gate refuses to run at all with an rsync that has no --confine-root (older than 3.5.0)', () => {
+  const oldRsync = join(root, 'rsync-3.4.1');
+  const ran = join(root, 'old-rsync-ran');
+  writeFileSync(
+    oldRsync,
+    `#!/bin/sh\nif [ "$1" = --help ]; then echo 'rsync  version 3.4.1  protocol version 32'; echo ' --munge-links   munge symlinks'; exit 0; fi\ntouch '${ran}'\n`,
+    { mode: 0o755 },
+  );
+  const tree = join(SRC, 'one');
+  const r = runGateProcess(`rsync --server --sender -logDtpre.iLsfxCIvu . ${tree}/`, [tree], {
+    GATE_RSYNC: oldRsync,
+  });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, 'REFUSED\n');
+  const reason = refusalReasons();
+  assert.equal(reason.split('\n').length, 2, 'one line');
+  assert.match(reason, /has no --confine-root: the gate needs rsync 3\.5\.0 or later/);
+  assert.equal(existsSync(ran), false, 'the old rsync never ran as a sender');
+  const checked = runGateProcess(`rsync --server --sender -logDtpre.iLsfxCIvu . ${tree}/`, [tree], {
+    GATE_RSYNC: oldRsync,
+    GATE_CHECK: '1',
+  });
+  assert.equal(checked.status, 1);
+  assert.match(checked.stderr, /^MISSING_TOOL: .*rsync-3\.4\.1 has no --confine-root.*3\.5\.0/);
+  refusalReasons();
 });
 
 test('gateCommandLine renders a forced command sh can run and refuses unrepresentable arguments', () => {

@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildPullArgv, type PullArgvOptions } from '../../core/pull/rsync-argv.js';
+import {
+  buildPullArgv,
+  buildSshMasterArgv,
+  type PullArgvOptions,
+} from '../../core/pull/rsync-argv.js';
 import { PullbackError } from '../../core/errors.js';
 
 const base: PullArgvOptions = {
@@ -11,9 +15,9 @@ const base: PullArgvOptions = {
     identityFile: '/run/pullback/oneshot-serve-x/key',
     knownHostsFile: '/run/pullback/oneshot-serve-x/known_hosts',
   },
-  sources: ['/home/u/docs', '/etc'],
+  source: '/home/u/docs',
   excludes: [],
-  dest: '/srv/pullback/laptop/.incomplete/',
+  dest: '/srv/pullback/laptop/.incomplete/home/u/docs/',
 };
 
 const SSH =
@@ -31,11 +35,10 @@ function rejects(o: PullArgvOptions, pattern: RegExp) {
   );
 }
 
-test('the pull argv is exactly the documented rsync command, program first', () => {
+test('the pull argv of one tree is exactly the documented rsync command, program first', () => {
   assert.deepEqual(buildPullArgv(base), [
     'rsync',
     '-aHAXS',
-    '-R',
     '--numeric-ids',
     '--fake-super',
     '--delete',
@@ -48,10 +51,34 @@ test('the pull argv is exactly the documented rsync command, program first', () 
     '-e',
     SSH,
     '--',
-    'pullback-reader@127.0.0.2:/home/u/docs',
-    'pullback-reader@127.0.0.2:/etc',
-    '/srv/pullback/laptop/.incomplete/',
+    'pullback-reader@127.0.0.2:/home/u/docs/',
+    '/srv/pullback/laptop/.incomplete/home/u/docs/',
   ]);
+});
+
+test('S1: every tree runs its session through the one ssh master connection', () => {
+  const argv = buildPullArgv({ ...base, controlPath: '/run/pullback/oneshot-serve-x/ssh-control' });
+  const e = argv[argv.indexOf('-e') + 1]!;
+  assert.ok(e.startsWith(`${SSH} `));
+  assert.ok(e.endsWith(' -S /run/pullback/oneshot-serve-x/ssh-control -o ControlMaster=no'));
+  assert.deepEqual(buildSshMasterArgv(base.remote, '/run/pullback/oneshot-serve-x/ssh-control'), [
+    ...SSH.split(' '),
+    '-M',
+    '-S',
+    '/run/pullback/oneshot-serve-x/ssh-control',
+    '-o',
+    'ControlPersist=no',
+    '-N',
+    '-T',
+    'pullback-reader@127.0.0.2',
+  ]);
+});
+
+test('a tree is always asked for by its contents, normalised: "/" and "/etc/" alike', () => {
+  assert.ok(buildPullArgv({ ...base, source: '/' }).includes('pullback-reader@127.0.0.2:/'));
+  assert.ok(
+    buildPullArgv({ ...base, source: '/etc/' }).includes('pullback-reader@127.0.0.2:/etc/'),
+  );
 });
 
 test('the hardlink backend adds --link-dest to the previous snapshot', () => {
@@ -100,7 +127,7 @@ test('each exclude is one literal "- " filter rule, even one that starts like a 
 
 test('an IPv6 client address is bracketed in the remote sources', () => {
   const argv = buildPullArgv({ ...base, remote: { ...base.remote, host: '::1' } });
-  assert.ok(argv.includes('pullback-reader@[::1]:/etc'));
+  assert.ok(argv.includes('pullback-reader@[::1]:/home/u/docs/'));
 });
 
 test('a space or quote in a path inside the -e command is refused', () => {
@@ -118,9 +145,9 @@ test('the client is named by IP address only, and everything else is checked too
   rejects({ ...base, remote: { ...base.remote, bindAddress: 'eth0' } }, /bind address/);
   rejects({ ...base, remote: { ...base.remote, user: '-oProxyCommand=x' } }, /Unix user name/);
   rejects({ ...base, remote: { ...base.remote, port: 0 } }, /port/);
-  rejects({ ...base, sources: [] }, /at least one source/);
-  rejects({ ...base, sources: ['relative/path'] }, /absolute/);
-  rejects({ ...base, sources: ['/home/../etc'] }, /\.\./);
+  rejects({ ...base, source: 'relative/path' }, /absolute/);
+  rejects({ ...base, source: '/home/../etc' }, /\.\./);
+  rejects({ ...base, source: '/home//etc' }, /normalised/);
   rejects({ ...base, dest: '/srv/x' }, /ending with/);
   rejects({ ...base, linkDest: 'snapshots/x' }, /absolute/);
 });

@@ -118,14 +118,14 @@ test('ssh failures are named: unreachable, refused key, wrong host key', () => {
   assert.match(hostKey.error!.message, /Host key verification failed/);
 });
 
-test("the gate's refusal comes through as REFUSED", () => {
+test("S3: the gate's generic refusal comes through as REFUSED, with no reason from the peer", () => {
   const v = verdict(12, [
-    'REFUSED: --remove-source-files is not allowed',
+    'REFUSED',
     'rsync: connection unexpectedly closed (0 bytes received so far) [Receiver]',
     'rsync error: error in rsync protocol data stream (code 12) at io.c(232) [Receiver=3.5.0]',
   ]);
   assert.equal(v.error?.code, 'REFUSED');
-  assert.match(v.error!.message, /^--remove-source-files is not allowed/);
+  assert.match(v.error!.message, /^the client's gate refused the command \(rsync exited with 12/);
 });
 
 test("anything else is RSYNC_FAILED with stderr's last meaningful line, not rsync's summary", () => {

@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import { PullbackError, asPullbackError } from '../errors.js';
+import { sourceTrees } from '../gate/trees.js';
+import type { PullMeaning } from './exit-codes.js';
+import type { PullProgress } from './progress.js';
+import { buildPullArgv, type PullArgvOptions } from './rsync-argv.js';
+import {
+  failWhenNothingCopied,
+  runPull,
+  type PullOutcome,
+  type RunPullOptions,
+} from './run-pull.js';
+import { openSshMaster } from './ssh-master.js';
+import type { PullStats } from './stats.js';
+import { dropStaleTrees, ensureTreeDir, realTreeDir } from './tree-dirs.js';
+
+/*
+ * A whole pull: one rsync per tree (the gate serves one tree per sender, confined to it), one
+ * after the other through one ssh connection, into the same `.incomplete/`, so the snapshot
+ * still mirrors absolute paths: `<snapshot>/<tree>/…`. To its caller it is one rsync: one
+ * progress stream and one outcome.
+ */
+
+export interface PullTreesOptions {
+  remote: PullArgvOptions['remote'];
+  /** the configured sources; nested ones are copied by their outer tree */
+  sources: string[];
+  excludes: string[];
+  /** the run's `.incomplete/` (absolute, ends with "/") */
+  dest: string;
+  /** hardlink backend: the previous complete snapshot; each tree links against its own part */
+  linkDest?: string;
+  /** btrfs backend */
+  inplace?: boolean;
+  bwlimitKiB?: number;
+  ioTimeoutSeconds?: number;
+  /** a 0700 directory of ours for ssh's control socket (the run's one-time secrets dir) */
+  controlDir: string;
+  rsyncPath?: string;
+  sshPath?: string;
+}
+
+const SEVERITY: Record<PullMeaning, number> = { ok: 0, vanished: 1, partial: 2, failed: 3 };
+const MAX_WARNINGS = 100;
+
+/**
+ * One tree's progress as part of the whole: bytes and files add up over the trees; the
+ * percentage gives each tree an equal share (a tree's size is known only once its own rsync
+ * has its file list), so it only moves forward; the time left is known only in the last tree.
+ */
+function overallProgress(
+  index: number,
+  count: number,
+  done: { bytes: number; files: number; filesTotal: number },
+  p: PullProgress,
+): PullProgress {
+  const last = index === count - 1;
+  const percent = Math.min(100, Math.max(0, p.percent));
+  return {
+    bytes: done.bytes + p.bytes,
+    percent: Math.floor((index * 100 + percent) / count),
+    bytesPerSecond: p.bytesPerSecond,
+    etaSeconds: last ? p.etaSeconds : null,
+    filesTransferred: done.files + (p.filesTransferred ?? 0),
+    ...(last && p.filesTotal !== undefined ? { filesTotal: done.filesTotal + p.filesTotal } : {}),
+  };
+}
+
+function addStats(into: PullStats, more: PullStats): void {
+  for (const key of ['files', 'bytesTransferred', 'totalBytes'] as const) {
+    if (more[key] !== undefined) into[key] = (into[key] ?? 0) + more[key];
+  }
+}
+
+/** Runs every tree's rsync and folds their ends into one: the worst meaning, all warnings, summed stats. */
+export async function pullTrees(
+  o: PullTreesOptions,
+  run: RunPullOptions = {},
+): Promise<PullOutcome> {
+  const trees = sourceTrees(o.sources);
+  if (trees.length === 0) throw new PullbackError('BAD_REQUEST', 'at least one source is needed');
+  const named = (tree: string, text: string) => (trees.length > 1 ? `${tree}: ${text}` : text);
+  const stats: PullStats = {};
+  const warnings: string[] = [];
+  let worst: PullOutcome | undefined;
+  let lastProgress: PullProgress | undefined;
+  const done = { bytes: 0, files: 0, filesTotal: 0 };
+
+  dropStaleTrees(o.dest, trees);
+  const controlPath = join(o.controlDir, 'ssh-control');
+  let master;
+  try {
+    master = await openSshMaster(o.remote, controlPath, { sshPath: o.sshPath, signal: run.signal });
+  } catch (err) {
+    return { exitCode: -1, meaning: 'failed', warnings: [], error: asPullbackError(err), stats };
+  }
+  try {
+    for (const [index, tree] of trees.entries()) {
+      const linkDest = o.linkDest === undefined ? undefined : realTreeDir(o.linkDest, tree);
+      const argv = buildPullArgv({
+        remote: o.remote,
+        source: tree,
+        excludes: o.excludes,
+        dest: `${ensureTreeDir(o.dest, tree).replace(/\/$/, '')}/`,
+        ...(linkDest !== undefined ? { linkDest: `${linkDest}/` } : {}),
+        inplace: o.inplace,
+        bwlimitKiB: o.bwlimitKiB,
+        ioTimeoutSeconds: o.ioTimeoutSeconds,
+        controlPath,
+        rsyncPath: o.rsyncPath,
+        sshPath: o.sshPath,
+      });
+      const outcome = await runPull(argv, {
+        ...run,
+        emptyIsFailure: false,
+        onProgress: (p) => {
+          lastProgress = overallProgress(index, trees.length, done, p);
+          run.onProgress?.(lastProgress);
+        },
+      });
+      addStats(stats, outcome.stats);
+      warnings.push(...outcome.warnings.map((w) => named(tree, w)));
+      done.bytes += outcome.lastProgress?.bytes ?? 0;
+      done.files += outcome.lastProgress?.filesTransferred ?? 0;
+      done.filesTotal += outcome.lastProgress?.filesTotal ?? 0;
+      if (!worst || SEVERITY[outcome.meaning] > SEVERITY[worst.meaning]) worst = outcome;
+      if (outcome.error) {
+        worst = {
+          ...outcome,
+          error: new PullbackError(outcome.error.code, named(tree, outcome.error.message)),
+        };
+        break; // the run failed: .incomplete stays for the next run to resume
+      }
+    }
+  } finally {
+    await master.close();
+  }
+  const verdict = failWhenNothingCopied(
+    {
+      meaning: worst!.meaning,
+      warnings: warnings.slice(0, MAX_WARNINGS),
+      ...(worst!.error ? { error: worst!.error } : {}),
+    },
+    stats,
+  );
+  return {
+    exitCode: worst!.exitCode,
+    ...verdict,
+    stats,
+    ...(lastProgress ? { lastProgress } : {}),
+  };
+}
