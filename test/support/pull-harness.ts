@@ -9,6 +9,8 @@ export interface BackupOnceOptions {
   sources: string[];
   excludes?: string[];
   bwlimitKiB?: number;
+  /** the receiving rsync (default: rsync on PATH) */
+  rsyncPath?: string;
   run?: RunPullOptions;
   /** called once prepareRun has answered (resumed or not) */
   onPrepared?: (resumed: boolean) => void;
@@ -44,7 +46,9 @@ export async function backupOnce(
         dest: run.dest,
         linkDest: run.linkDest,
         inplace: run.inplace,
+        partialDir: run.partialDir,
         bwlimitKiB: o.bwlimitKiB,
+        ...(o.rsyncPath ? { rsyncPath: o.rsyncPath } : {}),
       }),
       {
         ...o.run,
@@ -64,6 +68,7 @@ export async function backupOnce(
       excludes: o.excludes ?? [],
       rsyncExit: outcome.exitCode,
       warnings: outcome.warnings,
+      notCopied: outcome.notCopied,
       stats: outcome.stats,
     });
     return { outcome, info, progress, resumed: run.resumed };
