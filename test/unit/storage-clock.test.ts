@@ -79,25 +79,24 @@ test('R: after a snapshot dated two days ahead, every later run still gets an id
 
 test('R: retention after a clock that was once ahead thins later snapshots by when they were made, and never removes the newest', async (t) => {
   const repo = openRepository(tempRoot(t), 'laptop', { backend: 'hardlink' });
-  await backupAt(repo, AHEAD);
-  // one a day for 20 days, all with ids `<future>-n`
-  for (let d = 1; d <= 20; d++) await backupAt(repo, new Date(REAL.getTime() + d * 24 * HOUR));
+  const future = await backupAt(repo, AHEAD);
+  // hourly for 40 hours, all before the clock reaches the future id: ids `<future>-1` … `-40`
+  for (let h = 1; h <= 40; h++) await backupAt(repo, new Date(REAL.getTime() + h * HOUR));
   const all = (await repo.listSnapshots()).map((s) => s.id);
-  const now = new Date(REAL.getTime() + 20 * 24 * HOUR + HOUR);
+  assert.equal(all[all.length - 1], `${future.id}-40`);
+  const now = new Date(AHEAD.getTime() + 3 * 24 * HOUR);
   const result = await pruneRepository(repo, '24h:all,30d:daily', { now, dryRun: true });
-  // Each later snapshot is judged by its own real day: only day 2's goes, as the day the future
-  // one claims already has an older one. (Judged by their ids they would all fall into the
-  // future one's day and be thinned to one.)
-  assert.deepEqual(result.removed, [`${all[0]}-2`]);
-  assert.equal(result.kept.length, all.length - 1);
-  assert.equal(result.kept[result.kept.length - 1], all[all.length - 1]);
-  // a spec that removes everything still keeps the newest (by id, not by date)
+  // Judged by when they were made: the oldest of each real day (11-26 13:00 is -1, 11-27 00:00
+  // is -12, 11-28 00:00 is -36), the newest by id (-40) and the newest by date (the future
+  // one). Judged by their ids all 41 fall into the future one's day and are thinned to one.
+  assert.deepEqual(result.kept, [future.id, ...[1, 12, 36, 40].map((n) => `${future.id}-${n}`)]);
+  // a spec that removes everything keeps the newest by id (and retention's newest by date)
   const harsh = await pruneRepository(repo, '1h:none', { now });
   assert.deepEqual(
     (await repo.listSnapshots()).map((s) => s.id),
-    [all[all.length - 1]],
+    [future.id, `${future.id}-40`],
   );
-  assert.equal(harsh.removed.length, all.length - 1);
+  assert.equal(harsh.removed.length, all.length - 2);
 });
 
 test('R: server status and doctor warn when the newest snapshot is dated in the future', async (t) => {
