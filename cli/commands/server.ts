@@ -36,11 +36,14 @@ Administers a backup host. Common options: --config FILE (default ${DEFAULT_SERV
   clients            list the clients and their keys
   snapshots NAME [--json]   list a client's snapshots
   prune [NAME] [--dry-run] [--json]
-                     apply retention to one client or all (what the pullback-prune timer runs)
+                     apply retention to one client or all (what the pullback-prune timer runs);
+                     also removes leftovers of crashes whose process is gone
   status [--json] [--prometheus FILE|-] [--no-size] [--authorized-keys FILE]
                      per client: last success and its age, last result, duration, snapshot
-                     count, size; --prometheus writes node_exporter's textfile format
-                     (atomically; "-" for stdout)`;
+                     count, size, then warnings (a snapshot dated in the future, damaged
+                     metadata, crash leftovers); exit 1 if the storage is missing (unmounted);
+                     --prometheus writes node_exporter's textfile format (atomically; "-"
+                     for stdout)`;
 
 const common = { config: { type: 'string' as const } };
 
