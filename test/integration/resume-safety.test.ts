@@ -24,7 +24,11 @@ import {
   pullCredentials,
   type TestSshd,
 } from '../support/client-sshd.js';
-import { backupOnce, type BackupOnceOptions } from '../support/pull-harness.js';
+import {
+  backupOnce,
+  interruptedBackupOnce,
+  type BackupOnceOptions,
+} from '../support/pull-harness.js';
 import { noDacAuthorizedKeysLine, noDacRsync } from '../support/no-dac.js';
 import { fingerprintSnapshots } from '../system/crash-harness.js';
 import { openRepository, type ClientRepository } from '../../core/storage/repository.js';
@@ -76,34 +80,15 @@ function run(cmd: string, ...args: string[]): void {
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
 }
 
-/** A backup cut off once `afterBytes` have arrived: SIGKILL (nothing saved) or a cancel
- * (SIGTERM: rsync keeps the cut-off file as partial data). */
-async function interruptedBackup(
+function interruptedBackup(
   repo: ClientRepository,
   src: string,
   how: 'kill' | 'cancel',
   afterBytes: number,
 ) {
-  let pid = 0;
-  let cut = false;
-  const cancel = new AbortController();
-  const result = await backup(repo, {
-    sources: [src],
-    bwlimitKiB: 1024,
-    run: {
-      signal: cancel.signal,
-      onSpawn: (p) => (pid = p),
-      onProgress: (p) => {
-        if (cut || p.bytes < afterBytes) return;
-        cut = true;
-        if (how === 'kill') process.kill(pid, 'SIGKILL');
-        else cancel.abort();
-      },
-    },
-  });
-  assert.ok(cut, 'the run was interrupted mid-transfer');
-  assert.equal(result.info, undefined, 'nothing promoted from the interrupted run');
-  return result;
+  const remote = pullCredentials(sshd, key, work);
+  const o = { sources: [src], bwlimitKiB: 1024, remote, rsyncPath: receiver };
+  return interruptedBackupOnce(repo, o, how, afterBytes);
 }
 
 function metaOf(path: string): { notCopied?: string[]; rsyncExit: number; warnings: string[] } {
@@ -224,4 +209,56 @@ test('R: garbage in a directory of .incomplete the storage account cannot write 
   assert.deepEqual(readdirSync(join(resumed.info.path, src)).sort(), ['big.bin', 'sub']);
   assert.deepEqual(readdirSync(join(resumed.info.path, src, 'sub')), ['real.txt']);
   assert.equal(resumed.outcome.exitCode, 0, resumed.outcome.warnings.join('\n'));
+});
+
+test('S7: error lines a hostile client prints never make the backup host touch anything outside .incomplete', async (t) => {
+  if (skipUnlessRoot(t)) return;
+  const { repo, src } = newCase();
+  writeFileSync(join(src, 'f.txt'), 'mine\n');
+  // Another client's snapshot, which the hostile client tries to make us delete or replace.
+  const victim = join(repo.dir, '..', 'victim', 'snapshots', '2026-11-26T000000Z');
+  mkdirSync(join(victim, 'home'), { recursive: true });
+  writeFileSync(join(victim, 'home', 'secret'), 'victim data\n');
+  const first = await backup(repo, { sources: [src] });
+  assert.equal(first.outcome.meaning, 'ok', first.outcome.error?.toLine());
+  // A symlink in its own tree (rsync stores it as a symlink) pointing at the victim.
+  const { symlinkSync } = await import('node:fs');
+  symlinkSync(victim, join(src, 'link'));
+  const names = [
+    join(src, 'link', 'home', 'secret'),
+    join(src, 'link'),
+    `${src}/../../../../../../victim/snapshots/2026-11-26T000000Z/home/secret`,
+    '/../victim',
+    `${victim}/home/secret`,
+  ];
+  const script = join(work, 'hostile-sender.sh');
+  writeFileSync(
+    script,
+    '#!/bin/sh\n' +
+      names
+        .map(
+          (n) =>
+            `echo 'rsync: [sender] send_files failed to open "${n}": Permission denied (13)' >&2\n`,
+        )
+        .join('') +
+      'exec sh -c "$SSH_ORIGINAL_COMMAND"\n',
+    { mode: 0o755 },
+  );
+  const hostile = await startTestSshd({ authorizedKeysLine: `command="${script}" ${key.public}` });
+  try {
+    const result = await backupOnce(repo, {
+      sources: [src],
+      remote: pullCredentials(hostile, key, work),
+      rsyncPath: receiver,
+    });
+    assert.ok(result.info, result.outcome.error?.toLine());
+    assert.equal(readFileSync(join(victim, 'home', 'secret'), 'utf8'), 'victim data\n');
+    // The one name that is really below .incomplete is put back as the previous snapshot had
+    // it (not at all); the rest name paths outside, or through the symlink, and are ignored.
+    assert.equal(existsSync(join(result.info.path, src, 'link')), false);
+    assert.deepEqual(metaOf(result.info.path).notCopied, [join(src, 'link')]);
+    assert.equal(readFileSync(join(result.info.path, src, 'f.txt'), 'utf8'), 'mine\n');
+  } finally {
+    await hostile.stop();
+  }
 });

@@ -76,3 +76,36 @@ export async function backupOnce(
     await lock.release();
   }
 }
+
+/**
+ * backupOnce cut off once `afterBytes` have arrived: `kill` is SIGKILL of the receiving rsync
+ * (nothing saved), `cancel` a cancel (SIGTERM: rsync keeps the cut-off file as partial data).
+ * Throws unless the run was really cut off and nothing was promoted.
+ */
+export async function interruptedBackupOnce(
+  repo: ClientRepository,
+  o: BackupOnceOptions,
+  how: 'kill' | 'cancel',
+  afterBytes: number,
+): Promise<BackupOnceResult> {
+  let pid = 0;
+  let cut = false;
+  const cancel = new AbortController();
+  const result = await backupOnce(repo, {
+    ...o,
+    run: {
+      ...o.run,
+      signal: cancel.signal,
+      onSpawn: (p) => (pid = p),
+      onProgress: (p) => {
+        if (cut || p.bytes < afterBytes) return;
+        cut = true;
+        if (how === 'kill') process.kill(pid, 'SIGKILL');
+        else cancel.abort();
+      },
+    },
+  });
+  if (!cut) throw new Error('the run ended before it could be interrupted');
+  if (result.info) throw new Error(`the interrupted run was promoted as ${result.info.id}`);
+  return result;
+}

@@ -20,7 +20,11 @@ import {
   pullCredentials,
   type TestSshd,
 } from '../support/client-sshd.js';
-import { backupOnce, type BackupOnceOptions } from '../support/pull-harness.js';
+import {
+  backupOnce,
+  interruptedBackupOnce,
+  type BackupOnceOptions,
+} from '../support/pull-harness.js';
 import { noDacAuthorizedKeysLine, noDacRsync } from '../support/no-dac.js';
 import { makeLoopFilesystem, type LoopFilesystem } from '../support/loop-fs.js';
 import { fingerprintSnapshots } from './crash-harness.js';
@@ -60,23 +64,10 @@ function backup(repo: ClientRepository, o: Omit<BackupOnceOptions, 'remote' | 'r
   });
 }
 
-async function killedBackup(repo: ClientRepository, src: string, afterBytes: number) {
-  let pid = 0;
-  let cut = false;
-  const result = await backup(repo, {
-    sources: [src],
-    bwlimitKiB: 1024,
-    run: {
-      onSpawn: (p) => (pid = p),
-      onProgress: (p) => {
-        if (cut || p.bytes < afterBytes) return;
-        cut = true;
-        process.kill(pid, 'SIGKILL');
-      },
-    },
-  });
-  assert.ok(cut, 'the run was interrupted mid-transfer');
-  assert.equal(result.info, undefined);
+function killedBackup(repo: ClientRepository, src: string, afterBytes: number) {
+  const remote = pullCredentials(sshd!, key, work);
+  const o = { sources: [src], bwlimitKiB: 1024, remote, rsyncPath: receiver };
+  return interruptedBackupOnce(repo, o, 'kill', afterBytes);
 }
 
 test('R: btrfs: a resumed run never promotes a file mixing old and new blocks, nor a cut-off new one; both are listed in the metadata', async (t) => {
