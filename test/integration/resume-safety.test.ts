@@ -12,6 +12,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   unlinkSync,
   utimesSync,
   writeFileSync,
@@ -222,7 +223,6 @@ test('S7: error lines a hostile client prints never make the backup host touch a
   const first = await backup(repo, { sources: [src] });
   assert.equal(first.outcome.meaning, 'ok', first.outcome.error?.toLine());
   // A symlink in its own tree (rsync stores it as a symlink) pointing at the victim.
-  const { symlinkSync } = await import('node:fs');
   symlinkSync(victim, join(src, 'link'));
   const names = [
     join(src, 'link', 'home', 'secret'),
