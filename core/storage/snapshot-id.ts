@@ -7,7 +7,7 @@ import { PullbackError } from '../errors.js';
  * is never refused for want of an id. Ids are ordered by their time, then numerically by n
  * (`…Z-9` < `…Z-10`): compare with compareSnapshotIds, never with a plain string sort.
  */
-export const SNAPSHOT_ID = /^(\d{4}-\d{2}-\d{2}T\d{6}Z)(?:-([1-9]\d{0,15}))?$/;
+export const SNAPSHOT_ID = /^(\d{4}-\d{2}-\d{2}T\d{6}Z)(?:-([1-9]\d{0,14}))?$/;
 
 export function isSnapshotId(name: string): boolean {
   return SNAPSHOT_ID.test(name);
