@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config/server-schema.js';
-import { openRepository, requireStorageRoot, type DamagedSnapshot } from '../storage/repository.js';
+import { openRepository, type DamagedSnapshot } from '../storage/repository.js';
+import { requireStorageRoot } from '../storage/storage-root.js';
 import { futureSnapshotWarning } from '../storage/snapshot-id.js';
 import { isValidClientName } from '../storage/client-name.js';
 import { lockOwnerState, type LockOwner } from '../storage/lock.js';

@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PullbackError } from '../errors.js';
@@ -16,6 +15,7 @@ import { fsyncPath, replaceSymlinkAtomic, writeFileAtomic } from './durable-fs.j
 import { pauseForTest } from './test-pause.js';
 import { selectBackend, type BackendName, type SnapshotBackend } from './backend.js';
 import { restoreNotCopied } from './not-copied.js';
+import { requireStorageRoot } from './storage-root.js';
 
 /**
  * One client's snapshots on the backup host (DESIGN §5):
@@ -104,19 +104,6 @@ const DELETING_PREFIX = '.deleting-';
 const TEMP_NAME = /^\..+\.tmp-(\d+)$/;
 /** At most this many not-copied names go into a snapshot's metadata (the count is exact). */
 const MAX_NOT_COPIED_LISTED = 1000;
-
-/**
- * The storage root must exist, and is never created by a run or a status: if it is missing, the
- * backup disk is probably not mounted, and we would be filling (or describing) the system disk.
- */
-export function requireStorageRoot(root: string): void {
-  if (!existsSync(root) || !statSync(root).isDirectory()) {
-    throw new PullbackError(
-      'NOT_FOUND',
-      `the storage directory ${root} does not exist (is the backup disk mounted?)`,
-    );
-  }
-}
 
 export function openRepository(
   root: string,

@@ -17,6 +17,8 @@ import type { SnapshotMetaInput } from '../../core/storage/metadata.js';
 import { processStartTime } from '../../core/storage/lock.js';
 import { writeServerConfig, parseServerConfig } from '../../core/config/server-store.js';
 import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
+import * as storageRoot from '../../core/storage/storage-root.js';
+import { PullbackError } from '../../core/errors.js';
 
 /**
  * What crashes leave behind is removed once its owner is gone, by the next backup and by
@@ -160,4 +162,32 @@ test('R: `server status` with the storage missing (disk not mounted) says so in 
   );
   for (const flag of ['--json', '--prometheus=-'])
     assert.notEqual(cli(configFile, 'status', flag).status, 0, `status ${flag} fails too`);
+});
+
+test('R: a storage below an /etc/fstab mount point that is not mounted is refused like a missing one', (t) => {
+  const { dir, storage } = setup(t);
+  const mnt = join(dir, 'mnt point');
+  mkdirSync(join(mnt, 'pullback'), { recursive: true }); // the empty mount point on the system disk
+  const fstab = join(dir, 'fstab');
+  const mountinfo = join(dir, 'mountinfo');
+  writeFileSync(
+    fstab,
+    `# comment\nUUID=1 / ext4 defaults 0 1\nUUID=2 ${mnt.replace(/ /g, '\\040')} btrfs noauto 0 2\n`,
+  );
+  writeFileSync(mountinfo, '22 27 0:21 / / rw - ext4 /dev/sda1 rw\n');
+  const root = join(mnt, 'pullback');
+  assert.throws(
+    () => storageRoot.requireStorageRoot(root, { fstab, mountinfo }),
+    (err: unknown) =>
+      err instanceof PullbackError &&
+      err.code === 'NOT_FOUND' &&
+      err.message.includes(`is on ${mnt}, which /etc/fstab mounts but is not mounted now`),
+  );
+  // mounted: fine; and a storage under no fstab entry is judged by existence only
+  writeFileSync(
+    mountinfo,
+    `22 27 0:21 / / rw - ext4 /dev/sda1 rw\n40 22 0:50 / ${mnt.replace(/ /g, '\\040')} rw - btrfs /dev/sdb rw\n`,
+  );
+  storageRoot.requireStorageRoot(root, { fstab, mountinfo });
+  storageRoot.requireStorageRoot(storage, { fstab, mountinfo });
 });
