@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { RSYNC_NEEDED, rsyncHasOption } from './gate/rsync-confine.js';
+import { isValidClientName } from './storage/client-name.js';
+import { futureSnapshotWarning, newestSnapshotId } from './storage/snapshot-id.js';
 
 /** What `pullback doctor` checks: the programs Pullback runs, their versions, known holes. */
 export interface ToolCheck {
@@ -81,4 +84,26 @@ export function checkTools(): ToolCheck[] {
     const warning = tool.name === 'rsync' && version ? rsyncWarning(version) : undefined;
     return { name: tool.name, path, version, ok: true, warning };
   });
+}
+
+/**
+ * On a backup host: each client whose newest snapshot id is dated in the future (this clock is
+ * behind, or was ahead when it was made). Reads directory names only; unreadable ones are skipped.
+ */
+export function checkSnapshotClock(storage: string, now = new Date()): string[] {
+  const names = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return names(storage)
+    .filter(isValidClientName)
+    .map((client) => {
+      const newest = newestSnapshotId(names(join(storage, client, 'snapshots')));
+      const warning = newest && futureSnapshotWarning(newest, now);
+      return warning ? `${client}: ${warning}` : undefined;
+    })
+    .filter((w): w is string => w !== undefined);
 }

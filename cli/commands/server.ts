@@ -36,11 +36,14 @@ Administers a backup host. Common options: --config FILE (default ${DEFAULT_SERV
   clients            list the clients and their keys
   snapshots NAME [--json]   list a client's snapshots
   prune [NAME] [--dry-run] [--json]
-                     apply retention to one client or all (what the pullback-prune timer runs)
+                     apply retention to one client or all (what the pullback-prune timer runs);
+                     also removes leftovers of crashes whose process is gone
   status [--json] [--prometheus FILE|-] [--no-size] [--authorized-keys FILE]
                      per client: last success and its age, last result, duration, snapshot
-                     count, size; --prometheus writes node_exporter's textfile format
-                     (atomically; "-" for stdout)`;
+                     count, size, then warnings (a snapshot dated in the future, damaged
+                     metadata, crash leftovers); exit 1 if the storage is missing (unmounted);
+                     --prometheus writes node_exporter's textfile format (atomically; "-"
+                     for stdout)`;
 
 const common = { config: { type: 'string' as const } };
 
@@ -136,7 +139,8 @@ async function snapshots(argv: string[]): Promise<number> {
   if (values.help) return help();
   const config = readServerConfig(values.config ?? DEFAULT_SERVER_CONFIG);
   const repo = openRepository(config.storage, positionals[0]!, { backend: config.backend });
-  const list = await repo.listSnapshots();
+  const { snapshots: list, damaged } = await repo.inspect();
+  for (const d of damaged) console.error(damagedWarning(positionals[0]!, d));
   if (values.json) console.log(JSON.stringify(list.map(({ path, meta }) => ({ path, ...meta }))));
   else
     for (const s of list)
@@ -165,6 +169,7 @@ async function prune(argv: string[]): Promise<number> {
         dryRun: values['dry-run'] ?? false,
       });
       results.push(result);
+      for (const d of result.damaged) console.error(damagedWarning(name, d));
       if (!values.json) {
         const verb = result.dryRun ? 'would remove' : 'removed';
         console.log(
@@ -208,8 +213,25 @@ async function status(argv: string[]): Promise<number> {
   }
   if (values.json) console.log(JSON.stringify(result, null, 2));
   else if (values.prometheus === undefined)
-    for (const c of result.clients) console.log(statusLine(c));
+    for (const c of result.clients) for (const line of statusLines(c)) console.log(line);
   return 0;
+}
+
+function damagedWarning(client: string, d: { id: string; reason: string }): string {
+  return `WARNING ${client}: snapshot ${d.id} is not listed, not pruned and not deleted: ${d.reason}`;
+}
+
+/** The client's line, then one indented line per thing an admin should look at. */
+function statusLines(c: ClientStatus): string[] {
+  const lines = [statusLine(c)];
+  if (c.clockWarning) lines.push(`  WARNING clock: ${c.clockWarning}`);
+  for (const d of c.damaged)
+    lines.push(`  WARNING snapshot ${d.id} is not listed (nothing deletes it): ${d.reason}`);
+  if (c.leftovers.length)
+    lines.push(
+      `  left by crashes (the next backup or \`server prune\` removes them once their process is gone): ${c.leftovers.join(', ')}`,
+    );
+  return lines;
 }
 
 function statusLine(c: ClientStatus): string {

@@ -88,6 +88,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       dest: run.dest,
       linkDest: run.linkDest,
       inplace: run.inplace,
+      partialDir: run.partialDir,
       bwlimitKiB: limits.length ? Math.min(...limits) : undefined,
       controlDir: secrets.dir,
     };
@@ -121,6 +122,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       excludes: request.excludes,
       rsyncExit: outcome.exitCode,
       warnings: outcome.warnings,
+      notCopied: outcome.notCopied,
       stats: outcome.stats,
       clientVersion: request.clientVersion,
     });

@@ -6,9 +6,11 @@ import { PullbackError, type ErrorCode } from '../errors.js';
  *  vanished 24: files disappeared while being read (a browser cache, a temp file): the snapshot
  *              is what the disk looked like, so it is a success with a warning.
  *  partial  23: some files or attributes could not be read. Still promoted, with the errors as
- *              warnings: a laptop user would rather have 99.9 % than nothing, the previous
- *              snapshots still hold the older copies of what is missing, and failing the run
- *              would fail every run for as long as one unreadable file sits in the sources.
+ *              warnings: a laptop user would rather have 99.9 % than nothing, and failing the
+ *              run would fail every run for as long as one unreadable file sits in the sources.
+ *              Each entry rsync names as not copied is put back as it was in the previous
+ *              snapshot (or left out) before promotion, and listed in the metadata
+ *              (not-copied.ts, repository promote()).
  *  failed   anything else: nothing is promoted; .incomplete stays for the next run to resume.
  */
 export type PullMeaning = 'ok' | 'vanished' | 'partial' | 'failed';
@@ -130,7 +132,7 @@ export function interpretRsyncExit(end: RsyncEnd): PullVerdict {
     return {
       meaning: 'partial',
       warnings: capWarnings([
-        'some files or attributes could not be copied; the previous snapshots still hold their older versions',
+        'some files or attributes could not be copied: each file named below is in this snapshot as it was in the previous one, or left out if that had none (the snapshot metadata lists them under notCopied)',
         ...meaningfulLines(stderrLines),
       ]),
     };

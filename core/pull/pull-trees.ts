@@ -32,6 +32,8 @@ export interface PullTreesOptions {
   linkDest?: string;
   /** btrfs backend */
   inplace?: boolean;
+  /** hardlink backend: where rsync keeps cut-off files, outside what is promoted */
+  partialDir?: string;
   bwlimitKiB?: number;
   ioTimeoutSeconds?: number;
   /** a 0700 directory of ours for ssh's control socket (the run's one-time secrets dir) */
@@ -72,6 +74,19 @@ function addStats(into: PullStats, more: PullStats): void {
   }
 }
 
+const PINNED_PREFIX = /^\/proc\/self\/fd\/\d+\/(?:\.\/)?/;
+
+/**
+ * The client path an rsync error line names, for the snapshot's notCopied list: the sender
+ * names entries below its pinned `/proc/self/fd/N/` root, the receiver relative to the tree.
+ */
+export function clientPathOf(tree: string, name: string): string {
+  const root = tree === '/' ? '' : tree.replace(/\/$/, '');
+  if (PINNED_PREFIX.test(name)) return `${root}/${name.replace(PINNED_PREFIX, '')}`;
+  if (name === root || name.startsWith(`${root}/`)) return name;
+  return `${root}/${name.replace(/^\.\//, '').replace(/^\/+/, '')}`;
+}
+
 /** Runs every tree's rsync and folds their ends into one: the worst meaning, all warnings, summed stats. */
 export async function pullTrees(
   o: PullTreesOptions,
@@ -82,6 +97,7 @@ export async function pullTrees(
   const named = (tree: string, text: string) => (trees.length > 1 ? `${tree}: ${text}` : text);
   const stats: PullStats = {};
   const warnings: string[] = [];
+  const notCopied: string[] = [];
   let worst: PullOutcome | undefined;
   let lastProgress: PullProgress | undefined;
   const done = { bytes: 0, files: 0, filesTotal: 0 };
@@ -92,7 +108,14 @@ export async function pullTrees(
   try {
     master = await openSshMaster(o.remote, controlPath, { sshPath: o.sshPath, signal: run.signal });
   } catch (err) {
-    return { exitCode: -1, meaning: 'failed', warnings: [], error: asPullbackError(err), stats };
+    return {
+      exitCode: -1,
+      meaning: 'failed',
+      warnings: [],
+      notCopied,
+      error: asPullbackError(err),
+      stats,
+    };
   }
   try {
     for (const [index, tree] of trees.entries()) {
@@ -104,6 +127,7 @@ export async function pullTrees(
         dest: `${ensureTreeDir(o.dest, tree).replace(/\/$/, '')}/`,
         ...(linkDest !== undefined ? { linkDest: `${linkDest}/` } : {}),
         inplace: o.inplace,
+        ...(o.partialDir !== undefined ? { partialDir: o.partialDir } : {}),
         bwlimitKiB: o.bwlimitKiB,
         ioTimeoutSeconds: o.ioTimeoutSeconds,
         controlPath,
@@ -120,6 +144,7 @@ export async function pullTrees(
       });
       addStats(stats, outcome.stats);
       warnings.push(...outcome.warnings.map((w) => named(tree, w)));
+      notCopied.push(...outcome.notCopied.map((name) => clientPathOf(tree, name)));
       done.bytes += outcome.lastProgress?.bytes ?? 0;
       done.files += outcome.lastProgress?.filesTransferred ?? 0;
       done.filesTotal += outcome.lastProgress?.filesTotal ?? 0;
@@ -146,6 +171,7 @@ export async function pullTrees(
   return {
     exitCode: worst!.exitCode,
     ...verdict,
+    notCopied,
     stats,
     ...(lastProgress ? { lastProgress } : {}),
   };

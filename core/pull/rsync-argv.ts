@@ -33,6 +33,8 @@ export interface PullArgvOptions {
   controlPath?: string;
   /** btrfs backend: write into a snapshot of the previous one (then no linkDest) */
   inplace?: boolean;
+  /** hardlink backend: where rsync keeps a cut-off file, outside `dest` (absolute) */
+  partialDir?: string;
   bwlimitKiB?: number;
   sshPath?: string;
   /** rsync's --timeout: seconds without any I/O before giving up (exit 30) */
@@ -55,9 +57,13 @@ export const DEFAULT_IO_TIMEOUT_SECONDS = 300;
  *                  files the client no longer has.
  * --delete-excluded  likewise for files excluded since: with btrfs (--inplace into a snapshot of
  *                  the previous one) a newly excluded file would otherwise live on forever.
- * --partial        a big file cut off by a dropped wifi is kept in .incomplete, and the resumed
- *                  run delta-transfers against it. It is never promoted half-done: promotion
- *                  only follows a run that rsync itself reports complete.
+ * --partial-dir=D  a big file cut off by a dropped wifi is kept in D, outside .incomplete, and
+ *                  the resumed run delta-transfers against it. Not --partial: that keeps the
+ *                  cut-off file in .incomplete under its real name, where a run ending with
+ *                  exit 23 (deletions skipped) would promote it. Absolute, so rsync keeps one
+ *                  flat directory (by file name: a clash only costs a worse delta basis).
+ *                  Without a partialDir (btrfs, --inplace, which rsync refuses to combine with
+ *                  it) --partial; the btrfs backend never resumes into such a run directory.
  * --no-inc-recursive  progress2's percentage is only honest with the full file list; with
  *                  incremental recursion it jumps back and forth (captured: 78 % → 77 % as new
  *                  directories are found). Measured on a 50,511-entry tree, rsync 3.5.0:
@@ -85,6 +91,9 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
   if (o.inplace && o.linkDest !== undefined) {
     throw bad('--inplace (btrfs) and --link-dest (hardlink) exclude each other');
   }
+  if (o.inplace && o.partialDir !== undefined) {
+    throw bad('--inplace (btrfs) and --partial-dir exclude each other');
+  }
   if (o.linkDest !== undefined && !isAbsolute(o.linkDest)) {
     throw bad(`--link-dest must be an absolute path, got ${JSON.stringify(o.linkDest)}`);
   }
@@ -95,7 +104,7 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
     '--fake-super',
     '--delete',
     '--delete-excluded',
-    '--partial',
+    o.partialDir !== undefined ? `--partial-dir=${absolutePath(o.partialDir)}` : '--partial',
     '--no-inc-recursive',
     '--info=progress2',
     '--stats',
@@ -217,6 +226,12 @@ function hostAddress(host: string): string {
 
 function remoteHost(host: string): string {
   return isIP(hostAddress(host)) === 6 ? `[${host}]` : host;
+}
+
+function absolutePath(path: string): string {
+  if (!isAbsolute(path) || /[\n\r\0]/.test(path))
+    throw bad(`--partial-dir must be an absolute path, got ${JSON.stringify(path)}`);
+  return path;
 }
 
 function validateUser(user: string): string {

@@ -3,6 +3,7 @@ import { PullbackError } from '../errors.js';
 import { createLineSplitter, parseProgress, type PullProgress } from './progress.js';
 import { parseStatsLine, type PullStats } from './stats.js';
 import { interpretRsyncExit, type PullMeaning, type PullVerdict } from './exit-codes.js';
+import { notCopiedEntry } from './not-copied.js';
 
 export interface PullOutcome {
   /** rsync's exit status; -1 when it was killed by a signal or never started */
@@ -13,6 +14,8 @@ export interface PullOutcome {
   error?: PullbackError;
   stats: PullStats;
   lastProgress?: PullProgress;
+  /** entries rsync said it could not copy (see not-copied.ts); promote() puts them back */
+  notCopied: string[];
 }
 
 export interface RunPullOptions {
@@ -47,6 +50,8 @@ export function failWhenNothingCopied<T extends { meaning: PullMeaning; warnings
 }
 
 const MAX_STDERR_LINES = 2000;
+/** Far more than any real run; a sender flooding us with error lines stops counting here. */
+const MAX_NOT_COPIED = 100_000;
 
 /**
  * Runs the pull's rsync (argv from buildPullArgv, program first) and reports what its end
@@ -60,6 +65,7 @@ export function runPull(
   if (!program) throw new PullbackError('INTERNAL', 'runPull needs a program');
   const stats: PullStats = {};
   const stderrLines: string[] = [];
+  const notCopied: string[] = [];
   let lastProgress: PullProgress | undefined;
   if (options.signal?.aborted) {
     return Promise.resolve({
@@ -68,6 +74,7 @@ export function runPull(
       warnings: [],
       error: new PullbackError('CANCELLED', 'the pull was cancelled before rsync started'),
       stats,
+      notCopied,
     });
   }
   return new Promise((resolve) => {
@@ -96,6 +103,8 @@ export function runPull(
     const stderr = createLineSplitter((line) => {
       if (stderrLines.length < MAX_STDERR_LINES) stderrLines.push(line);
       else stderrLines[MAX_STDERR_LINES - 1] = line; // keep the last one: it says how it ended
+      const entry = notCopiedEntry(line);
+      if (entry !== undefined && notCopied.length < MAX_NOT_COPIED) notCopied.push(entry);
       options.onStderrLine?.(line);
     });
     child.stdout.on('data', (d: Buffer) => stdout.push(d));
@@ -126,6 +135,7 @@ export function runPull(
               : `could not start ${program}: ${spawnError.message}`,
           ),
           stats,
+          notCopied,
         });
         return;
       }
@@ -142,6 +152,7 @@ export function runPull(
         warnings: verdict.warnings,
         ...(verdict.error ? { error: verdict.error } : {}),
         stats,
+        notCopied,
         ...(lastProgress ? { lastProgress } : {}),
       });
     });

@@ -1,4 +1,4 @@
-import { lstat, rename } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientRepository } from '../storage/repository.js';
 import { selectBackend } from '../storage/backend.js';
@@ -20,5 +20,7 @@ export async function discardIncomplete(repo: ClientRepository): Promise<boolean
   await rename(incomplete, aside);
   await fsyncPath(snapshotsDir);
   await selectBackend(repo.backend).remove(aside);
+  // The partial files of that run go with it (rsync --partial-dir, see repository.ts).
+  await rm(join(repo.dir, '.partial'), { recursive: true, force: true });
   return true;
 }

@@ -42,6 +42,11 @@ const METRICS: Metric[] = [
     value: (c) => c.sizeBytes,
   },
   {
+    name: 'pullback_damaged_snapshots',
+    help: 'Snapshot directories of the client that cannot be listed (damaged or missing metadata).',
+    value: (c) => c.damaged.length,
+  },
+  {
     name: 'pullback_running',
     help: '1 while a backup of the client runs.',
     value: (c) => (c.running ? 1 : 0),

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config/server-schema.js';
-import { openRepository } from '../storage/repository.js';
+import { openRepository, type DamagedSnapshot } from '../storage/repository.js';
+import { requireStorageRoot } from '../storage/storage-root.js';
+import { futureSnapshotWarning } from '../storage/snapshot-id.js';
 import { isValidClientName } from '../storage/client-name.js';
 import { lockOwnerState, type LockOwner } from '../storage/lock.js';
 import { listAuthorizedClients } from './authorized-clients.js';
@@ -26,6 +28,12 @@ export interface ClientStatus {
   sizeBytes?: number;
   /** an interrupted run waits in .incomplete to be resumed */
   incomplete: boolean;
+  /** snapshot directories that are not listed (damaged or missing metadata); never deleted */
+  damaged: DamagedSnapshot[];
+  /** what crashes left that the next run or `server prune` will remove (names in the client dir) */
+  leftovers: string[];
+  /** the newest snapshot is dated in the future: this clock is behind, or was once ahead */
+  clockWarning?: string;
 }
 
 export interface ServerStatus {
@@ -68,10 +76,12 @@ export async function collectServerStatus(
   options: StatusOptions = {},
 ): Promise<ServerStatus> {
   const now = options.now ?? new Date();
+  // A missing storage is an unmounted disk, not a host whose clients never backed up.
+  requireStorageRoot(config.storage);
   const clients: ClientStatus[] = [];
   for (const client of knownClients(config, options.authorizedKeys)) {
     const repo = openRepository(config.storage, client, { backend: config.backend });
-    const snapshots = await repo.listSnapshots();
+    const { snapshots, damaged, leftovers } = await repo.inspect();
     const newest = snapshots[snapshots.length - 1];
     const last = await readLastRun(repo.dir);
     const status: ClientStatus = {
@@ -79,7 +89,11 @@ export async function collectServerStatus(
       running: isRunning(repo.dir),
       snapshots: snapshots.length,
       incomplete: existsSync(join(repo.dir, '.incomplete')),
+      damaged,
+      leftovers,
     };
+    const clockWarning = newest && futureSnapshotWarning(newest.id, now);
+    if (clockWarning) status.clockWarning = clockWarning;
     if (newest) {
       status.newestSnapshot = newest.id;
       status.lastSuccessAt = newest.meta.finishedAt;

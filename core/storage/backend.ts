@@ -1,6 +1,8 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import type { SnapshotInfo } from './metadata.js';
 import { btrfsBackend, isOnBtrfsSync } from './btrfs-backend.js';
+import { makeSafeToResume } from './resume.js';
+import { runTool } from '../system/exec.js';
 
 export { btrfsBackend };
 
@@ -16,13 +18,25 @@ export interface RsyncTarget {
   linkDest?: string;
   /** rsync --inplace: the run directory already holds a copy of the previous snapshot */
   inplace: boolean;
+  /** rsync --partial-dir: where a cut-off file waits for the resume, outside what is promoted */
+  partialDir?: string;
 }
 
 export interface SnapshotBackend {
   readonly name: BackendName;
   /** Creates the run directory `incomplete` (which does not exist yet). */
   createIncomplete(incomplete: string, previous: SnapshotInfo | undefined): Promise<void>;
-  rsyncTarget(previous: SnapshotInfo | undefined): RsyncTarget;
+  /**
+   * Readies the run directory an interrupted run left for the next one, so that the next rsync
+   * modifies no inode shared with a complete snapshot and promotes no partial file. Returns
+   * false when it had to start afresh (nothing of the interrupted run is kept).
+   */
+  resume(incomplete: string, previous: SnapshotInfo | undefined): Promise<boolean>;
+  /** Makes `from` (in a complete snapshot) appear at `to` in the run directory, sharing nothing
+   * that the run may write. */
+  copyFromSnapshot(from: string, to: string): Promise<void>;
+  /** `partialDir`: the repository's place for partial files, used when the backend can. */
+  rsyncTarget(previous: SnapshotInfo | undefined, partialDir: string): RsyncTarget;
   /** Turns the finished run directory into the snapshot at `final`, atomically (a rename). */
   seal(incomplete: string, final: string): Promise<void>;
   /** Removes a snapshot directory that is already out of the list (renamed aside). */
@@ -35,8 +49,18 @@ export const hardlinkBackend: SnapshotBackend = {
   async createIncomplete(incomplete) {
     await mkdir(incomplete, { mode: 0o700 });
   },
-  rsyncTarget(previous) {
-    return previous ? { linkDest: previous.path, inplace: false } : { inplace: false };
+  async resume(incomplete) {
+    await makeSafeToResume(incomplete);
+    return true;
+  },
+  async copyFromSnapshot(from, to) {
+    // Files become hardlinks (never written: a resume drops them first), directories new ones.
+    runTool('cp', ['-a', '--link', '--', from, to]);
+  },
+  rsyncTarget(previous, partialDir) {
+    return previous
+      ? { linkDest: previous.path, inplace: false, partialDir }
+      : { inplace: false, partialDir };
   },
   async seal(incomplete, final) {
     await rename(incomplete, final);

@@ -86,6 +86,17 @@ export const btrfsBackend: SnapshotBackend = {
     // from a reflinked copy, which shares its blocks, rather than from nothing.
     if (previous) runTool('cp', ['-a', '--reflink=auto', '--', `${previous.path}/.`, incomplete]);
   },
+  // rsync --inplace rewrites files where they are: an interrupted run leaves files that mix old
+  // and new blocks, under their real names. So a resume starts from a fresh snapshot of the
+  // previous one; what the interrupted run had sent is sent again.
+  async resume(incomplete, previous) {
+    await deleteSubvolumeOrDir(incomplete);
+    await this.createIncomplete(incomplete, previous);
+    return false;
+  },
+  async copyFromSnapshot(from, to) {
+    runTool('cp', ['-a', '--reflink=always', '--', from, to]);
+  },
   rsyncTarget() {
     return { inplace: true };
   },

@@ -68,9 +68,37 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * The name of a file this process puts beside the lock for a moment (`<lock>.new-…` while
+ * creating, `<lock>.stale-…` while taking over). It carries our pid and start time, so that
+ * what a crash or a full disk leaves behind can be told from what a live process still uses.
+ */
+function asideName(path: string, kind: 'new' | 'stale'): string {
+  const self = currentLockOwner();
+  return `${path}.${kind}-${self.pid}-${self.startTime}-${randomBytes(4).toString('hex')}`;
+}
+
+const ASIDE_NAME = /^(.+)\.(?:new|stale)-(\d+)(?:-(\d+))?-[0-9a-f]{8}$/;
+
+/**
+ * Whether `name` (in the lock's directory) is a `<lockName>.new-…`/`.stale-…` file whose
+ * process is gone: no process with that pid, or (names that carry it) not with that start time.
+ */
+export function isDeadLockAside(name: string, lockName: string): boolean {
+  const m = ASIDE_NAME.exec(name);
+  if (!m || m[1] !== lockName) return false;
+  const startTime = processStartTime(Number(m[2]));
+  return startTime === undefined || (m[3] !== undefined && m[3] !== startTime);
+}
+
+/** Whether `name` looks like a `<lockName>.new-…`/`.stale-…` file, dead or alive. */
+export function isLockAside(name: string, lockName: string): boolean {
+  return ASIDE_NAME.exec(name)?.[1] === lockName;
+}
+
 /** Creates `path` with its full content in one step: write a temp file, hard-link it in. */
 async function tryCreate(path: string, content: string): Promise<number | undefined> {
-  const temp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const temp = asideName(path, 'new');
   await writeFile(temp, content, { mode: 0o644, flag: 'wx' });
   try {
     await link(temp, path);
@@ -109,7 +137,7 @@ export async function acquireLock(path: string, what: string): Promise<Lock> {
 
     // Stale. Move it aside and check that what we moved is the file we judged: another process
     // may have taken over first and created a fresh lock in between.
-    const aside = `${path}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const aside = asideName(path, 'stale');
     try {
       await rename(path, aside);
     } catch (err) {

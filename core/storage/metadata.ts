@@ -13,6 +13,12 @@ export const snapshotMetaSchema = z
     excludes: z.array(z.string()),
     rsyncExit: z.number().int(),
     warnings: z.array(z.string()),
+    /**
+     * Entries rsync could not copy (exit 23): each is in this snapshot as it was in the previous
+     * one, or absent when that had none. At most 1000 names; notCopiedCount is the full count.
+     */
+    notCopied: z.array(z.string()).optional(),
+    notCopiedCount: z.number().int().min(0).optional(),
     stats: z
       .object({
         files: z.number().int().min(0).optional(),
@@ -21,6 +27,9 @@ export const snapshotMetaSchema = z
       })
       .strict(),
     clientVersion: z.string().optional(),
+    /** the clock when it was made, present only when that was before its id's time (the id was
+     * moved past a newer one: a clock that was once ahead); retention goes by it */
+    madeAt: z.string().datetime().optional(),
     backend: z.enum(['hardlink', 'btrfs']),
   })
   .strict();
@@ -30,9 +39,18 @@ export type SnapshotMeta = z.infer<typeof snapshotMetaSchema>;
 /** What the caller of promote() knows; the repository adds version, id, client and backend. */
 export type SnapshotMetaInput = Omit<
   SnapshotMeta,
-  'version' | 'id' | 'client' | 'backend' | 'clientVersion'
+  | 'version'
+  | 'id'
+  | 'client'
+  | 'backend'
+  | 'clientVersion'
+  | 'notCopied'
+  | 'notCopiedCount'
+  | 'madeAt'
 > & {
   clientVersion?: string | undefined;
+  /** what rsync said it could not copy (client paths); promote() puts those entries back */
+  notCopied?: readonly string[] | undefined;
 };
 
 export interface SnapshotInfo {

@@ -1,7 +1,7 @@
 import { PullbackError } from '../errors.js';
-import type { ClientRepository } from './repository.js';
+import type { ClientRepository, DamagedSnapshot } from './repository.js';
 import type { SnapshotInfo } from './metadata.js';
-import { snapshotIdTime } from './snapshot-id.js';
+import { compareSnapshotIds, snapshotIdTime } from './snapshot-id.js';
 import { parseRetentionSpec, planRetention } from './retention.js';
 
 /**
@@ -24,6 +24,20 @@ export interface PruneResult {
   /** deleted, or with dryRun the ones that would be */
   removed: string[];
   dryRun: boolean;
+  /** snapshots whose metadata is damaged: skipped, never deleted (say so to the admin) */
+  damaged: DamagedSnapshot[];
+  /** crash leftovers removed on the way (.deleting-*, dead lock and temp files) */
+  cleaned: string[];
+}
+
+/**
+ * The time retention judges a snapshot by: its id's time, or, when the id had to be moved past
+ * the clock (a clock that was once ahead: later snapshots get ids `<future>-1`, `-2`, … to stay
+ * in order), the clock's time when it was made. Judged by those ids they would all fall into one
+ * bucket and be thinned to one.
+ */
+export function retentionTime(s: SnapshotInfo): Date {
+  return s.meta.madeAt !== undefined ? new Date(s.meta.madeAt) : snapshotIdTime(s.id);
 }
 
 /** The ids retention would remove from `snapshots` (oldest first), never the newest. */
@@ -34,12 +48,12 @@ export function snapshotsToRemove(
 ): string[] {
   const newest = snapshots[snapshots.length - 1]?.id;
   const plan = planRetention(
-    snapshots.map((s) => ({ id: s.id, time: snapshotIdTime(s.id) })),
+    snapshots.map((s) => ({ id: s.id, time: retentionTime(s) })),
     parseRetentionSpec(spec),
     now,
   );
   const known = new Set(snapshots.map((s) => s.id));
-  return plan.remove.filter((id) => id !== newest && known.has(id)).sort();
+  return plan.remove.filter((id) => id !== newest && known.has(id)).sort(compareSnapshotIds);
 }
 
 export async function pruneRepository(
@@ -51,7 +65,9 @@ export async function pruneRepository(
   const dryRun = options.dryRun ?? false;
   const lock = dryRun || options.lockHeld ? undefined : await repo.acquireLock();
   try {
-    const snapshots = await repo.listSnapshots();
+    // A killed prune's .deleting-* is finished here, not only by the client's next backup.
+    const cleaned = lock || options.lockHeld ? await repo.removeLeftovers() : [];
+    const { snapshots, damaged } = await repo.inspect();
     const removed = snapshotsToRemove(snapshots, spec, now);
     if (!dryRun) {
       for (const id of removed) {
@@ -69,6 +85,8 @@ export async function pruneRepository(
       kept: snapshots.map((s) => s.id).filter((id) => !gone.has(id)),
       removed,
       dryRun,
+      damaged,
+      cleaned,
     };
   } finally {
     await lock?.release();

@@ -1,20 +1,21 @@
-import { existsSync, statSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rename, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PullbackError } from '../errors.js';
 import { zodToPullbackError } from '../config/zod-error.js';
 import { validateClientName } from './client-name.js';
-import { isSnapshotId, nextSnapshotId } from './snapshot-id.js';
+import { compareSnapshotIds, isSnapshotId, nextSnapshotId, snapshotIdTime } from './snapshot-id.js';
 import {
   snapshotMetaSchema,
   type SnapshotInfo,
   type SnapshotMeta,
   type SnapshotMetaInput,
 } from './metadata.js';
-import { acquireLock, processStartTime, type Lock } from './lock.js';
+import { acquireLock, isDeadLockAside, isLockAside, processStartTime, type Lock } from './lock.js';
 import { fsyncPath, replaceSymlinkAtomic, writeFileAtomic } from './durable-fs.js';
 import { pauseForTest } from './test-pause.js';
 import { selectBackend, type BackendName, type SnapshotBackend } from './backend.js';
+import { restoreNotCopied } from './not-copied.js';
+import { requireStorageRoot } from './storage-root.js';
 
 /**
  * One client's snapshots on the backup host (DESIGN §5):
@@ -23,7 +24,14 @@ import { selectBackend, type BackendName, type SnapshotBackend } from './backend
  *   <root>/<client>/snapshots/<id>.json    its metadata; a snapshot is complete iff both exist
  *   <root>/<client>/latest -> snapshots/<id>
  *   <root>/<client>/.incomplete/           the run in progress; the next run resumes into it
+ *   <root>/<client>/.partial/              rsync's cut-off files (hardlink backend), never promoted
  *   <root>/<client>/.lock                  one run per client at a time
+ *
+ * Resuming: an interrupted run's .incomplete is kept, but the backend first makes it safe
+ * (backend.resume): no inode shared with a complete snapshot stays in it, no rsync temp file,
+ * no directory the storage account cannot write (hardlink); or it starts from a fresh snapshot
+ * of the previous one (btrfs). What rsync reports it could not copy is put back as it was in
+ * the previous snapshot before promotion, and listed in the metadata (notCopied).
  *
  * Crash safety of promote(), step by step (a crash may hit between any two):
  *   1. write <id>.json (temp file, fsync, rename, fsync dir)
@@ -45,8 +53,25 @@ export interface PreparedRun {
   dest: string;
   linkDest?: string;
   inplace: boolean;
+  /** rsync --partial-dir (absent with --inplace, which keeps partial data in place) */
+  partialDir?: string;
   /** .incomplete was left by an interrupted run and is being resumed */
   resumed: boolean;
+}
+
+/** A snapshot directory that cannot be listed: reported, skipped, never deleted by us. */
+export interface DamagedSnapshot {
+  id: string;
+  reason: string;
+}
+
+/** What is in a client's directory besides its complete snapshots. */
+export interface RepositoryReport {
+  /** complete snapshots, oldest first */
+  snapshots: SnapshotInfo[];
+  damaged: DamagedSnapshot[];
+  /** names (relative to the client's directory) that a crash left and nobody removed yet */
+  leftovers: string[];
 }
 
 export interface ClientRepository {
@@ -60,8 +85,12 @@ export interface ClientRepository {
   prepareRun(): Promise<PreparedRun>;
   /** Needs the lock. Turns .incomplete into the newest snapshot. */
   promote(meta: SnapshotMetaInput, now?: Date): Promise<SnapshotInfo>;
-  /** Complete snapshots, oldest first. */
+  /** Complete snapshots, oldest first (damaged ones are skipped: see inspect()). */
   listSnapshots(): Promise<SnapshotInfo[]>;
+  /** The complete snapshots, the damaged ones and the leftovers of crashes; changes nothing. */
+  inspect(): Promise<RepositoryReport>;
+  /** Needs the lock. Removes what crashed runs, prunes and lock takers left; returns the names. */
+  removeLeftovers(): Promise<string[]>;
   latest(): Promise<SnapshotInfo | undefined>;
   /** Takes the lock if this repository does not hold it. Never deletes the newest snapshot. */
   deleteSnapshot(id: string): Promise<void>;
@@ -73,6 +102,8 @@ export interface RepositoryOptions {
 
 const DELETING_PREFIX = '.deleting-';
 const TEMP_NAME = /^\..+\.tmp-(\d+)$/;
+/** At most this many not-copied names go into a snapshot's metadata (the count is exact). */
+const MAX_NOT_COPIED_LISTED = 1000;
 
 export function openRepository(
   root: string,
@@ -87,6 +118,7 @@ class Repository implements ClientRepository {
   readonly dir: string;
   private readonly snapshotsDir: string;
   private readonly incomplete: string;
+  private readonly partialDir: string;
   private readonly lockFile: string;
   private readonly latestLink: string;
   private held: Lock | undefined;
@@ -99,6 +131,7 @@ class Repository implements ClientRepository {
     this.dir = join(root, client);
     this.snapshotsDir = join(this.dir, 'snapshots');
     this.incomplete = join(this.dir, '.incomplete');
+    this.partialDir = join(this.dir, '.partial');
     this.lockFile = join(this.dir, '.lock');
     this.latestLink = join(this.dir, 'latest');
   }
@@ -108,14 +141,7 @@ class Repository implements ClientRepository {
   }
 
   async acquireLock(): Promise<Lock> {
-    // Never create the storage root: if it is missing, the backup disk is probably not mounted
-    // and we would be filling the system disk instead.
-    if (!existsSync(this.root) || !statSync(this.root).isDirectory()) {
-      throw new PullbackError(
-        'NOT_FOUND',
-        `the storage directory ${this.root} does not exist (is the backup disk mounted?)`,
-      );
-    }
+    requireStorageRoot(this.root);
     await mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
     const lock = await acquireLock(this.lockFile, `a backup of ${this.client}`);
     this.held = lock;
@@ -139,7 +165,7 @@ class Repository implements ClientRepository {
 
   async prepareRun(): Promise<PreparedRun> {
     this.requireLock('prepareRun');
-    await this.removeCrashLeftovers();
+    await this.removeLeftovers();
     const previous = await this.latest();
     const existing = await lstat(this.incomplete).catch(() => undefined);
     if (existing && !existing.isDirectory()) {
@@ -148,12 +174,15 @@ class Repository implements ClientRepository {
         `${this.incomplete} exists but is not a directory; remove it`,
       );
     }
-    if (!existing) await this.impl.createIncomplete(this.incomplete, previous);
-    return {
-      dest: this.incomplete + '/',
-      ...this.impl.rsyncTarget(previous),
-      resumed: existing !== undefined,
-    };
+    let resumed = false;
+    if (existing) resumed = await this.impl.resume(this.incomplete, previous);
+    else await this.impl.createIncomplete(this.incomplete, previous);
+    // Partial files belong to the .incomplete they were cut from (none without a resume).
+    if (!resumed) await rm(this.partialDir, { recursive: true, force: true });
+    const target = this.impl.rsyncTarget(previous, this.partialDir);
+    if (target.partialDir !== undefined)
+      await mkdir(target.partialDir, { mode: 0o700 }).catch(ignoreExists);
+    return { dest: this.incomplete + '/', ...target, resumed };
   }
 
   async promote(input: SnapshotMetaInput, now = new Date()): Promise<SnapshotInfo> {
@@ -164,13 +193,26 @@ class Repository implements ClientRepository {
         `there is no run to promote: ${this.incomplete} does not exist`,
       );
     }
+    const { notCopied: reported, ...rest } = input;
+    const notCopied = reported?.length
+      ? await restoreNotCopied(this.incomplete, (await this.latest())?.path, reported, (from, to) =>
+          this.impl.copyFromSnapshot(from, to),
+        )
+      : [];
     const names = await readdir(this.snapshotsDir);
     const id = nextSnapshotId(
       now,
       names.map((n) => n.replace(/\.json$/, '')),
     );
     const parsed = snapshotMetaSchema.safeParse({
-      ...input,
+      ...rest,
+      ...(notCopied.length
+        ? {
+            notCopied: notCopied.slice(0, MAX_NOT_COPIED_LISTED),
+            notCopiedCount: notCopied.length,
+          }
+        : {}),
+      ...(snapshotIdTime(id).getTime() > now.getTime() ? { madeAt: now.toISOString() } : {}),
       version: 1,
       id,
       client: this.client,
@@ -189,42 +231,65 @@ class Repository implements ClientRepository {
     await fsyncPath(this.snapshotsDir);
     await fsyncPath(this.dir);
     await replaceSymlinkAtomic(`snapshots/${id}`, this.latestLink);
+    await rm(this.partialDir, { recursive: true, force: true });
     return { id, path, meta };
   }
 
   async listSnapshots(): Promise<SnapshotInfo[]> {
+    return (await this.inspect()).snapshots;
+  }
+
+  async inspect(): Promise<RepositoryReport> {
+    const report: RepositoryReport = { snapshots: [], damaged: [], leftovers: [] };
     let entries;
     try {
       entries = await readdir(this.snapshotsDir, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return report;
       throw err;
     }
     const dirs = new Set(
       entries.filter((e) => e.isDirectory() && isSnapshotId(e.name)).map((e) => e.name),
     );
-    const list: SnapshotInfo[] = [];
+    const jsons = new Set(
+      entries.filter((e) => e.name.endsWith('.json')).map((e) => e.name.slice(0, -5)),
+    );
+    for (const id of dirs) {
+      if (!jsons.has(id)) {
+        report.damaged.push({ id, reason: `it has no ${id}.json (not made by Pullback?)` });
+        continue;
+      }
+      const meta = await this.readMeta(id);
+      if (typeof meta === 'string') report.damaged.push({ id, reason: meta });
+      else report.snapshots.push({ id, path: join(this.snapshotsDir, id), meta });
+    }
+    report.snapshots.sort((a, b) => compareSnapshotIds(a.id, b.id));
+    report.damaged.sort((a, b) => compareSnapshotIds(a.id, b.id));
     for (const e of entries) {
       const id = e.name.endsWith('.json') ? e.name.slice(0, -5) : undefined;
-      if (!id || !e.isFile() || !isSnapshotId(id) || !dirs.has(id)) continue;
-      const meta = await this.readMeta(id);
-      if (meta) list.push({ id, path: join(this.snapshotsDir, id), meta });
+      if (e.name.startsWith(DELETING_PREFIX) || (id && isSnapshotId(id) && !dirs.has(id)))
+        report.leftovers.push(`snapshots/${e.name}`);
     }
-    return list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (isLockAside(name, '.lock') || TEMP_NAME.test(name)) report.leftovers.push(name);
+    }
+    return report;
   }
 
-  /** The metadata of a snapshot, or undefined when it is unreadable or not about this one. */
-  private async readMeta(id: string): Promise<SnapshotMeta | undefined> {
+  /** The metadata of a snapshot, or why it cannot be used (it is then not listed, and not
+   * deleted either: the data may still be worth something). */
+  private async readMeta(id: string): Promise<SnapshotMeta | string> {
+    let value: unknown;
     try {
-      const parsed = snapshotMetaSchema.safeParse(
-        JSON.parse(await readFile(join(this.snapshotsDir, `${id}.json`), 'utf8')),
-      );
-      if (parsed.success && parsed.data.id === id && parsed.data.client === this.client)
-        return parsed.data;
-    } catch {
-      // unreadable: not listed (and not deleted either: the data may still be worth something)
+      value = JSON.parse(await readFile(join(this.snapshotsDir, `${id}.json`), 'utf8'));
+    } catch (err) {
+      return `its ${id}.json is unreadable: ${err instanceof SyntaxError ? 'not JSON' : ((err as NodeJS.ErrnoException).code ?? String(err))}`;
     }
-    return undefined;
+    const parsed = snapshotMetaSchema.safeParse(value);
+    if (!parsed.success) return `its ${id}.json is not valid snapshot metadata`;
+    if (parsed.data.id !== id || parsed.data.client !== this.client)
+      return `its ${id}.json describes another snapshot (${parsed.data.client}/${parsed.data.id})`;
+    return parsed.data;
   }
 
   async latest(): Promise<SnapshotInfo | undefined> {
@@ -258,8 +323,14 @@ class Repository implements ClientRepository {
     }
   }
 
-  /** What a crash in promote() or deleteSnapshot() can leave behind; see the top comment. */
-  private async removeCrashLeftovers(): Promise<void> {
+  /**
+   * What a crash in promote(), deleteSnapshot() or discardIncomplete() can leave behind (see the
+   * top comment), and the files of lock takers that died (a full disk, a kill). Only what is
+   * provably ours and dead: a temp or lock file only when its process is gone.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    this.requireLock('removeLeftovers');
+    const removed: string[] = [];
     const entries = await readdir(this.snapshotsDir, { withFileTypes: true });
     const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
     for (const e of entries) {
@@ -273,11 +344,17 @@ class Repository implements ClientRepository {
       ) {
         await unlink(path);
       } else if (isDeadTempFile(e.name) && !e.isDirectory()) await unlink(path);
+      else continue;
+      removed.push(`snapshots/${e.name}`);
     }
     for (const name of await readdir(this.dir)) {
-      if (isDeadTempFile(name)) await unlink(join(this.dir, name)).catch(() => {});
+      if (isDeadTempFile(name) || isDeadLockAside(name, '.lock')) {
+        await unlink(join(this.dir, name)).catch(() => {});
+        removed.push(name);
+      }
     }
     await this.repairLatestLink();
+    return removed;
   }
 
   private async repairLatestLink(): Promise<void> {
@@ -287,6 +364,10 @@ class Repository implements ClientRepository {
       await replaceSymlinkAtomic(`snapshots/${newest.id}`, this.latestLink);
     if (!newest && current !== undefined) await unlink(this.latestLink);
   }
+}
+
+function ignoreExists(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
 }
 
 /** `.<name>.tmp-<pid>` left by writeFileAtomic/replaceSymlinkAtomic of a process now gone. */

@@ -1,5 +1,6 @@
 import { PullbackError } from '../errors.js';
 import type { Period, RetentionPolicy, RetentionRule } from './retention-spec.js';
+import { compareSnapshotIds, isSnapshotId } from './snapshot-id.js';
 
 export {
   DEFAULT_RETENTION_SPEC,
@@ -50,9 +51,7 @@ export function planRetention(
     throw new PullbackError('BAD_REQUEST', `retention: snapshot ${bad.id} has no valid time`);
   const oldestFirst = snapshots
     .filter((s) => s.complete !== false)
-    .sort(
-      (a, b) => a.time.getTime() - b.time.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
+    .sort((a, b) => a.time.getTime() - b.time.getTime() || compareIds(a.id, b.id));
   const newest = oldestFirst[oldestFirst.length - 1]?.id;
   const lastN = new Set(
     policy.keepLast ? oldestFirst.slice(-policy.keepLast).map((s) => s.id) : [],
@@ -125,4 +124,10 @@ function isoWeek(time: Date): string {
   const year = thursday.getUTCFullYear();
   const week = 1 + Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000));
   return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
+/** Snapshot ids in creation order (`…Z-9` before `…Z-10`); other names as strings. */
+function compareIds(a: string, b: string): number {
+  if (isSnapshotId(a) && isSnapshotId(b)) return compareSnapshotIds(a, b);
+  return a < b ? -1 : a > b ? 1 : 0;
 }

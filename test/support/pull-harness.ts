@@ -13,6 +13,8 @@ export interface BackupOnceOptions {
   sources: string[];
   excludes?: string[];
   bwlimitKiB?: number;
+  /** the receiving rsync (default: rsync on PATH) */
+  rsyncPath?: string;
   run?: RunPullOptions;
   /** called once prepareRun has answered (resumed or not) */
   onPrepared?: (resumed: boolean) => void;
@@ -49,8 +51,10 @@ export async function backupOnce(
         dest: run.dest,
         linkDest: run.linkDest,
         inplace: run.inplace,
+        partialDir: run.partialDir,
         bwlimitKiB: o.bwlimitKiB,
         controlDir,
+        ...(o.rsyncPath ? { rsyncPath: o.rsyncPath } : {}),
       },
       {
         ...o.run,
@@ -70,6 +74,7 @@ export async function backupOnce(
       excludes: o.excludes ?? [],
       rsyncExit: outcome.exitCode,
       warnings: outcome.warnings,
+      notCopied: outcome.notCopied,
       stats: outcome.stats,
     });
     return { outcome, info, progress, resumed: run.resumed };
@@ -77,4 +82,37 @@ export async function backupOnce(
     rmSync(controlDir, { recursive: true, force: true });
     await lock.release();
   }
+}
+
+/**
+ * backupOnce cut off once `afterBytes` have arrived: `kill` is SIGKILL of the receiving rsync
+ * (nothing saved), `cancel` a cancel (SIGTERM: rsync keeps the cut-off file as partial data).
+ * Throws unless the run was really cut off and nothing was promoted.
+ */
+export async function interruptedBackupOnce(
+  repo: ClientRepository,
+  o: BackupOnceOptions,
+  how: 'kill' | 'cancel',
+  afterBytes: number,
+): Promise<BackupOnceResult> {
+  let pid = 0;
+  let cut = false;
+  const cancel = new AbortController();
+  const result = await backupOnce(repo, {
+    ...o,
+    run: {
+      ...o.run,
+      signal: cancel.signal,
+      onSpawn: (p) => (pid = p),
+      onProgress: (p) => {
+        if (cut || p.bytes < afterBytes) return;
+        cut = true;
+        if (how === 'kill') process.kill(pid, 'SIGKILL');
+        else cancel.abort();
+      },
+    },
+  });
+  if (!cut) throw new Error('the run ended before it could be interrupted');
+  if (result.info) throw new Error(`the interrupted run was promoted as ${result.info.id}`);
+  return result;
 }

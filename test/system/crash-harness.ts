@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -196,6 +196,13 @@ export async function fingerprintSnapshots(
       }
     };
     walk(s.path);
+    // and every xattr (user.rsync.%stat holds the client's mode and owner, ACLs theirs)
+    const xattrs = spawnSync('getfattr', ['-R', '-d', '-m', '-', '-h', '-e', 'hex', '.'], {
+      cwd: s.path,
+      encoding: 'utf8',
+    });
+    if (xattrs.status !== 0) throw new Error(`getfattr failed: ${xattrs.stderr}`);
+    lines.push(xattrs.stdout);
     result.set(s.id, createHash('sha256').update(lines.join('\n')).digest('hex'));
   }
   return result;

@@ -121,7 +121,16 @@ test('Prometheus label values are escaped', () => {
     generatedAt: NOW.toISOString(),
     storage: '/srv',
     backend: 'auto',
-    clients: [{ client: 'a"b\\c', running: true, snapshots: 0, incomplete: false }],
+    clients: [
+      {
+        client: 'a"b\\c',
+        running: true,
+        snapshots: 0,
+        incomplete: false,
+        damaged: [],
+        leftovers: [],
+      },
+    ],
   });
   assert.match(text, /^pullback_snapshots\{client="a\\"b\\\\c"\} 0$/m);
 });

@@ -125,6 +125,7 @@ test('promotion makes a complete snapshot: dir, valid metadata, relative latest 
   assert.deepEqual(run, {
     dest: join(root, 'laptop', '.incomplete') + '/',
     inplace: false,
+    partialDir: join(root, 'laptop', '.partial'),
     resumed: false,
   });
   assert.equal(info.id, '2026-11-26T180102Z');
@@ -180,6 +181,7 @@ test('an interrupted run is resumed: prepareRun keeps .incomplete and still link
     dest: run.dest,
     linkDest: first.info.path,
     inplace: false,
+    partialDir: join(root, 'laptop', '.partial'),
     resumed: true,
   });
   assert.equal(readFileSync(join(resumed.dest, 'half.bin'), 'utf8'), 'half');
