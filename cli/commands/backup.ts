@@ -5,7 +5,7 @@ import { runBackup, type BackupRunResult } from '../../core/handoff/backup-clien
 import { launcherFor } from '../../core/handoff/launchers.js';
 import { PullbackError, asPullbackError } from '../../core/errors.js';
 import { formatBytes, formatDuration } from '../../core/format.js';
-import { renderProgressLine } from '../progress-bar.js';
+import { ProgressBar } from '../progress-bar.js';
 import { exitCodeFor } from '../exit-codes.js';
 
 const HELP = `Usage: pullback backup [--host NAME] [--json]
@@ -47,6 +47,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
   let worst = 0;
   try {
     for (const host of hosts) {
+      const bar = new ProgressBar();
       try {
         const result: BackupRunResult = await runBackup({
           config,
@@ -56,7 +57,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
           signal: abort.signal,
           onProgress: (p) => {
             if (json) console.log(JSON.stringify({ host: host.name, ...p }));
-            else if (tty) process.stderr.write(`\r${renderProgressLine(p)}\x1b[K`);
+            else if (tty) process.stderr.write(`\r${bar.render(p)}\x1b[K`);
           },
         });
         if (tty) process.stderr.write('\r\x1b[K');

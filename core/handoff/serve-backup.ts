@@ -118,6 +118,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       finishedAt: finishedAt.toISOString(),
       durationMs,
       sources: request.sources,
+      ...(request.missingSources?.length ? { missingSources: request.missingSources } : {}),
       excludes: request.excludes,
       rsyncExit: outcome.exitCode,
       warnings: outcome.warnings,
