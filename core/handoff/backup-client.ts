@@ -69,7 +69,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
   const sources = config.sources.filter((s) => !missingSources.includes(s));
   if (sources.length === 0) {
     throw new PullbackError(
-      'NOT_FOUND',
+      'BAD_CONFIG',
       `none of the sources is there (${missingSources.join(', ')}): a disk that is not mounted?`,
     );
   }

@@ -94,8 +94,8 @@ test('R: a missing source among several does not block the others: backed up, wa
 test('R: with every source missing the backup refuses with one line and no snapshot', async () => {
   const client = await makeTestClient(host, { sources: [join(host.dir, 'gone-1')] });
   const r = await pullback(client.env, 'backup');
-  assert.equal(r.status, 1);
-  assert.match(r.stderr.trim(), /^home: NOT_FOUND: none of the sources is there/);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr.trim(), /^home: BAD_CONFIG: none of the sources is there/);
   assert.ok(!existsSync(join(host.storage, client.name, 'latest')));
 });
 
