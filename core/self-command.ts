@@ -35,7 +35,8 @@ export function installedProgram(
   ]);
   const candidates = [
     ...(invokedAs && basename(invokedAs) === 'pullback' ? [invokedAs] : []),
-    join(appRoot, '..', '..', 'bin', 'pullback'),
+    join(appRoot, '..', '..', 'bin', 'pullback'), // the .deb: <prefix>/lib/pullback-cli
+    join(appRoot, '..', '..', '..', 'bin', 'pullback'), // npm: <prefix>/lib/node_modules/pullback
     '/usr/bin/pullback',
     '/usr/local/bin/pullback',
   ];
