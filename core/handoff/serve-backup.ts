@@ -92,9 +92,12 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       bwlimitKiB: limits.length ? Math.min(...limits) : undefined,
     });
     let lastProgressAt = 0;
+    // rsync names the file count only on the lines that end a file: keep it through a big one
+    let files = 0;
     const outcome = await runPull(argv, {
       signal: abort.signal,
       onProgress: (p) => {
+        files = p.filesTransferred ?? files;
         const now = Date.now();
         if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
         lastProgressAt = now;
@@ -105,7 +108,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
           percent: Math.min(100, Math.max(0, p.percent)),
           bytesPerSecond: p.bytesPerSecond,
           etaSeconds: p.etaSeconds,
-          files: p.filesTransferred ?? 0,
+          files,
           ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
         });
       },

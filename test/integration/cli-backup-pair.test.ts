@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { pullbackCommand } from '../../core/self-command.js';
 import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
 import { writeClientConfig, parseClientConfig } from '../../core/config/client-store.js';
@@ -97,6 +98,36 @@ test('R: with every source missing the backup refuses with one line and no snaps
   assert.equal(r.status, 2);
   assert.match(r.stderr.trim(), /^home: BAD_CONFIG: none of the sources is there/);
   assert.ok(!existsSync(join(host.storage, client.name, 'latest')));
+});
+
+test('R: the file count of the progress stays put while a big file is transferred', async () => {
+  const src = join(host.dir, 'progress-src');
+  mkdirSync(src);
+  for (let i = 0; i < 5; i++) writeFileSync(join(src, `a${i}.txt`), `small ${i}\n`);
+  writeFileSync(join(src, 'z-big.bin'), randomBytes(6 * 1024 * 1024));
+  const client = await makeTestClient(host, { sources: [src] });
+  writeClientConfig(
+    parseClientConfig({
+      ...client.config,
+      hosts: [{ ...client.config.hosts[0]!, bwlimitKiB: 2048 }], // about 3 s for the big file
+    }),
+    client.env,
+  );
+  const r = await pullback(client.env, 'backup', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const counts = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((m) => m.type === 'progress')
+    .map((m) => m.files as number);
+  const firstCounted = counts.findIndex((n) => n > 0);
+  assert.ok(
+    firstCounted >= 0 && counts.length - firstCounted >= 3,
+    `progress: ${counts.join(' ')}`,
+  );
+  for (let i = firstCounted + 1; i < counts.length; i++)
+    assert.ok(counts[i]! >= counts[i - 1]!, `the count never drops back: ${counts.join(' ')}`);
 });
 
 test('S6: re-pairing a host whose key changed shows old and new fingerprints and needs --replace-host-key, even with --yes', async () => {
