@@ -19,7 +19,7 @@ import { PullbackError } from '../../core/errors.js';
 
 const HELP = `Usage: pullback config <subcommand> [arguments]
 
-Shows and changes this machine's config (${'$'}XDG_CONFIG_HOME/pullback/config.json) with checks;
+Shows and changes this machine's config (~/.config/pullback/config.json) with checks;
 the tray's Preferences edit the same file.
 
   show [--json]                 everything: sources, excludes, presets, hosts, schedule
@@ -112,9 +112,13 @@ const SUBCOMMANDS = [
 
 export async function configCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h') {
+  if (!sub) {
+    console.error(HELP); // like `pullback` alone: a usage error, with the help a person needs
+    return 2;
+  }
+  if (sub === '--help' || sub === '-h') {
     console.log(HELP);
-    return sub ? 0 : 2;
+    return 0;
   }
   if (!SUBCOMMANDS.includes(sub)) {
     const guess = suggestionFor(sub, SUBCOMMANDS);
