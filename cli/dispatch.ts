@@ -1,6 +1,8 @@
 import { asPullbackError } from '../core/errors.js';
 import { PULLBACK_VERSION } from '../core/version.js';
-import { exitCodeFor } from './exit-codes.js';
+import { exitCodeFor, EXIT } from './exit-codes.js';
+import { suggestionFor } from './args.js';
+import { describeSystemError } from './system-errors.js';
 type Command = { summary: string; run: (argv: string[]) => Promise<number> };
 
 // Commands load only when they run: `gate` and `serve` sit on every backup's critical path,
@@ -21,6 +23,10 @@ const COMMANDS: Record<string, Command> = {
   status: {
     summary: "show each backup host's last backup, last attempt and next due time",
     run: async (a) => (await import('./commands/status.js')).statusCommand(a),
+  },
+  config: {
+    summary: 'show or change sources, excludes, exclude presets and paired hosts, with checks',
+    run: async (a) => (await import('./commands/config.js')).configCommand(a),
   },
   snapshots: {
     summary: "list this machine's snapshots on a backup host (read-only)",
@@ -68,7 +74,12 @@ function usage(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    // no command is a usage error (scripts notice), but the help is what a person needs
+    console.error(usage());
+    return EXIT.USAGE;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return 0;
   }
@@ -78,13 +89,16 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`BAD_ARGS: unknown command "${name}" (see pullback --help)`);
-    return 2;
+    const guess = suggestionFor(name, Object.keys(COMMANDS));
+    console.error(
+      `BAD_ARGS: unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''} (see pullback --help)`,
+    );
+    return EXIT.USAGE;
   }
   try {
     return await command.run(rest);
   } catch (err) {
-    const error = asPullbackError(err);
+    const error = describeSystemError(err) ?? asPullbackError(err);
     console.error(error.toLine());
     return exitCodeFor(error.code);
   }

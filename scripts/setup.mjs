@@ -2,7 +2,7 @@
 // Idempotent set-up: Debian packages the project needs, npm dependencies, build.
 // Fast when nothing is missing; never asks questions (cron/CI friendly).
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -75,12 +75,21 @@ if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd',
 
 const lock = join(root, 'package-lock.json');
 const installed = join(root, 'node_modules', '.package-lock.json');
+const modules = join(root, 'node_modules');
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
-  log('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund'], {
-    cwd: root,
-    env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
-  });
+  if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+    // npm ci empties the directory a linked node_modules points to, then replaces the link:
+    // a shared install (worktrees) would be wiped for everyone using it. Leave it alone.
+    console.error(
+      `setup: node_modules links to ${realpathSync(modules)}, older than package-lock.json; not running npm ci through the link (run it there)`,
+    );
+  } else {
+    log('installing npm dependencies (npm ci)');
+    run('npm', ['ci', '--no-audit', '--no-fund'], {
+      cwd: root,
+      env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' },
+    });
+  }
 }
 
 log('building');

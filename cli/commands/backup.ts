@@ -11,7 +11,7 @@ import { runBackup, type BackupRunResult } from '../../core/handoff/backup-clien
 import { launcherFor } from '../../core/handoff/launchers.js';
 import { PullbackError, asPullbackError } from '../../core/errors.js';
 import { formatBytes, formatDuration } from '../../core/format.js';
-import { renderProgressLine } from '../progress-bar.js';
+import { ProgressBar } from '../progress-bar.js';
 import { exitCodeFor } from '../exit-codes.js';
 
 const HELP = `Usage: pullback backup [--host NAME] [--json]
@@ -69,6 +69,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
         remember(() =>
           recordRunFinished(stateDir, run, outcome, Date.now(), Date.now() - run.startedAt),
         );
+      const bar = new ProgressBar();
       try {
         const result: BackupRunResult = await runBackup({
           config,
@@ -78,7 +79,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
           signal: abort.signal,
           onProgress: (p) => {
             if (json) console.log(JSON.stringify({ host: host.name, ...p }));
-            else if (tty) process.stderr.write(`\r${renderProgressLine(p)}\x1b[K`);
+            else if (tty) process.stderr.write(`\r${bar.render(p)}\x1b[K`);
           },
         });
         finish({ result });

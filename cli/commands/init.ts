@@ -1,20 +1,26 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { ensureIdentityKey } from '../../core/config/identity.js';
 import {
+  clientConfigExists,
   readClientConfig,
   writeClientConfig,
   parseClientConfig,
 } from '../../core/config/client-store.js';
 import { clientConfigFile } from '../../core/config/paths.js';
+import { EXCLUDE_PRESET_NAMES } from '../../core/config/exclude-presets.js';
+import { addSources } from '../../core/config/sources.js';
 import { PullbackError } from '../../core/errors.js';
 
 const HELP = `Usage: pullback init [--source DIR]… [--exclude PATTERN]… [--name NAME] [--mode user|system]
 
 Creates this machine's identity key (0600) and its config, or adds to an existing config.
+A new config gets every exclude preset (caches, trash, thumbnails, package-manager and browser
+caches): see pullback config presets. Pullback's own key, state and runtime dirs are never
+backed up.
 
-  --source DIR       a directory to back up (repeatable; default: your home directory)
+  --source DIR       a directory to back up (repeatable; default: your home directory); it
+                     must exist, and one inside another source is dropped, with a note
   --exclude PATTERN  an rsync exclude pattern (repeatable), e.g. --exclude '.cache/'
   --name NAME        a label for this machine (default: the hostname)
   --mode MODE        user (what you can read; default) or system (whole filesystem, needs the helper)`;
@@ -40,23 +46,28 @@ export async function initCommand(argv: string[]): Promise<number> {
       `init: --mode must be "user" or "system", got "${values.mode}"`,
     );
   }
+  const fresh = !clientConfigExists();
   const current = readClientConfig();
   const name = values.name ?? (current.name === 'this-machine' ? hostname() : current.name);
-  const sources =
-    values.source?.map((s) => resolve(s)) ??
-    (current.sources.length ? current.sources : [process.env.HOME ?? '/']);
-  // Validate everything before writing anything.
+  const added = values.source ?? (current.sources.length ? [] : [process.env.HOME ?? '/']);
+  // Check everything before writing anything: a missing source refuses the whole init.
+  const { config: withAdded, notes } = addSources(current, added);
   const next = parseClientConfig({
-    ...current,
+    ...withAdded,
     name,
-    sources: [...new Set([...current.sources, ...sources])],
     excludes: [...new Set([...current.excludes, ...(values.exclude ?? [])])],
+    ...(fresh ? { excludePresets: EXCLUDE_PRESET_NAMES } : {}),
     ...(values.mode ? { mode: values.mode } : {}),
   });
   const key = ensureIdentityKey(name);
   writeClientConfig(next);
   console.log(`${key.created ? 'created' : 'kept'} identity key ${key.file}`);
+  for (const n of notes) console.log(n);
   console.log(`config ${clientConfigFile()}: sources ${next.sources.join(', ')}`);
+  if (fresh)
+    console.log(
+      `exclude presets on: ${next.excludePresets.join(', ')} (pullback config presets to review)`,
+    );
   console.log(`next: pullback pair USER@BACKUP-HOST`);
   return 0;
 }

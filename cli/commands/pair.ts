@@ -9,7 +9,7 @@ import { fingerprint } from '../../core/ssh/keys.js';
 import { PullbackError } from '../../core/errors.js';
 import { zodToPullbackError } from '../../core/config/zod-error.js';
 
-const HELP = `Usage: pullback pair USER@HOST[:PORT] [--name NAME] [--fingerprint SHA256:…] [--yes] [--wait SECONDS]
+const HELP = `Usage: pullback pair USER@HOST[:PORT] [--name NAME] [--fingerprint SHA256:…] [--yes] [--wait SECONDS] [--replace-host-key]
 
 Pairs this machine with a backup host: shows the host key's fingerprint and pins it (compare it
 with "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub" on the backup host), prints the one line
@@ -18,8 +18,14 @@ to run on the backup host, then checks that the backup host lets us in.
   --name NAME             what to call this backup host here (default: the host name)
   --fingerprint SHA256:…  pin only if the key has this fingerprint (no question asked)
   --yes                   accept the fingerprint shown without asking (scripts; you check it)
-  --wait SECONDS          keep checking this long for the backup host to accept us (default 0)
-  --local-address IP      connect from this address (multi-homed machines, tests)`;
+  --wait SECONDS          keep checking this long for the backup host to accept us (default 0);
+                          exit 5 when it still does not at the end
+  --replace-host-key      pair again with a backup host whose key changed (reinstalled): the
+                          old and new fingerprints are shown; needed even with --yes
+  --local-address IP      connect from this address (multi-homed machines, tests)
+
+Exit: 0 paired (or pinned and not added on the backup host yet, without --wait), 1 not
+confirmed, 2 bad usage, 4 unreachable, 5 host key changed or still not added after --wait.`;
 
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -39,6 +45,7 @@ export async function pairCommand(argv: string[]): Promise<number> {
       yes: { type: 'boolean' },
       wait: { type: 'string' },
       'local-address': { type: 'string' },
+      'replace-host-key': { type: 'boolean' },
     },
     { command: 'pair', positionals: [0, 1] },
   );
@@ -53,6 +60,21 @@ export async function pairCommand(argv: string[]): Promise<number> {
   const hostKey = await fetchHostKey({ ...target, localAddress: values['local-address'] });
   const shown = fingerprint(hostKey);
   console.log(`backup host ${target.address} has host key ${shown}`);
+  const name = values.name ?? target.address.replace(/[^A-Za-z0-9._-]/g, '-');
+  const pinned = config.hosts.find(
+    (h) => h.name === name || (h.address === target.address && h.port === target.port),
+  );
+  if (pinned && fingerprint(pinned.hostKey) !== shown) {
+    // S6: a changed key is an impostor until the user says the host was reinstalled; --yes
+    // only accepts a first contact, it never replaces a pin.
+    console.log(`backup host "${pinned.name}" was pinned with ${fingerprint(pinned.hostKey)}`);
+    if (!values['replace-host-key'])
+      throw new PullbackError(
+        'HOST_KEY_MISMATCH',
+        `the host key of "${pinned.name}" changed: pinned ${fingerprint(pinned.hostKey)}, now ${shown}; if the backup host was reinstalled, check the new key there and run pair again with --replace-host-key`,
+      );
+    console.log(`replacing it with ${shown} (--replace-host-key)`);
+  }
   if (values.fingerprint) {
     if (values.fingerprint !== shown) {
       throw new PullbackError(
@@ -72,7 +94,7 @@ export async function pairCommand(argv: string[]): Promise<number> {
     }
   }
   const parsed = hostSchema.safeParse({
-    name: values.name ?? target.address.replace(/[^A-Za-z0-9._-]/g, '-'),
+    name,
     user: target.user,
     address: target.address,
     port: target.port,
@@ -83,7 +105,7 @@ export async function pairCommand(argv: string[]): Promise<number> {
   const host: HostConfig = parsed.data;
   updateClientConfig((c) => ({
     ...c,
-    hosts: [...c.hosts.filter((h) => h.name !== host.name), host],
+    hosts: [...c.hosts.filter((h) => h.name !== host.name && h !== pinned), host],
   }));
   console.log(
     `pinned; now run this on the backup host (as ${target.user}):\n\n  ${serverAddClientLine(config.name, identity.publicKey)}\n`,
@@ -97,15 +119,20 @@ export async function pairCommand(argv: string[]): Promise<number> {
       );
       return 0;
     } catch (err) {
-      if (!(err instanceof PullbackError) || err.code !== 'AUTH_FAILED' || Date.now() >= deadline) {
-        if (err instanceof PullbackError && err.code === 'AUTH_FAILED') {
-          console.log(
-            'the backup host does not accept us yet; after running the line above, check with "pullback pair --wait 60 …" or just run "pullback backup"',
-          );
-          return 0;
-        }
-        throw err;
+      // AUTH_FAILED is sshd refusing our key: the add-client line has not been run there yet.
+      // Anything else (unreachable, a refusal of `pullback serve`) is another story, told as is.
+      if (!(err instanceof PullbackError) || err.code !== 'AUTH_FAILED') throw err;
+      if (waitSeconds === 0) {
+        console.log(
+          'not added on the backup host yet: run the line above there, then "pullback pair --wait 60 …" to check (or just "pullback backup")',
+        );
+        return 0;
       }
+      if (Date.now() >= deadline)
+        throw new PullbackError(
+          'AUTH_FAILED',
+          `not added on the backup host yet: it still refuses our key after ${waitSeconds} s; run the line above there as ${target.user}`,
+        );
       await new Promise((r) => setTimeout(r, 2000));
     }
   }

@@ -7,6 +7,7 @@ import {
   sourcePathSchema,
   unixUserNameSchema,
 } from './fields.js';
+import { EXCLUDE_PRESET_NAMES } from './exclude-presets.js';
 
 export { ed25519PublicKeySchema };
 
@@ -63,6 +64,8 @@ export const clientConfigSchema = z
     mode: z.enum(['user', 'system']).default('user'),
     sources: z.array(sourcePathSchema).max(256).default([]),
     excludes: z.array(excludePatternSchema).max(1024).default([]),
+    /** exclude presets turned on (core/config/exclude-presets.ts); init turns them all on */
+    excludePresets: z.array(z.enum(EXCLUDE_PRESET_NAMES)).max(64).default([]),
     hosts: z.array(hostSchema).max(16).default([]),
     schedule: scheduleSchema.default({}),
     notifications: z

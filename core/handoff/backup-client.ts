@@ -1,6 +1,8 @@
 import { PullbackError } from '../errors.js';
 import type { ClientConfig, HostConfig } from '../config/client-schema.js';
 import { PULLBACK_VERSION } from '../version.js';
+import { effectiveExcludes } from '../config/backup-excludes.js';
+import { sourceIsMissing } from '../config/sources.js';
 import { generateKeyPair } from '../ssh/keys.js';
 import { connectToBackupHost, type HandoffConnection } from './connect.js';
 import { exchange } from './exchange.js';
@@ -17,7 +19,8 @@ import {
 export const DEFAULT_RUN_DEADLINE_MS = 24 * 60 * 60 * 1000;
 
 export interface BackupRunOptions {
-  config: Pick<ClientConfig, 'sources' | 'excludes'>;
+  config: Pick<ClientConfig, 'sources' | 'excludes'> &
+    Partial<Pick<ClientConfig, 'excludePresets' | 'mode'>>;
   host: HostConfig;
   identityKey: string;
   launcher: OneShotLauncher;
@@ -32,6 +35,8 @@ export interface BackupRunResult {
   snapshot: string;
   stats: DoneMessage['stats'];
   warnings: string[];
+  /** configured sources that were not there (unplugged disk): skipped, and said so */
+  missingSources: string[];
   startedAt: string;
   finishedAt: string;
 }
@@ -71,6 +76,16 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       'nothing to back up: no sources configured (pullback init --source DIR)',
     );
   }
+  // An unplugged disk among several sources does not block the others: skip it, say so, and
+  // let the backup host record it in the snapshot's metadata.
+  const missingSources = config.sources.filter(sourceIsMissing);
+  const sources = config.sources.filter((s) => !missingSources.includes(s));
+  if (sources.length === 0) {
+    throw new PullbackError(
+      'BAD_CONFIG',
+      `none of the sources is there (${missingSources.join(', ')}): a disk that is not mounted?`,
+    );
+  }
   const startedAt = new Date().toISOString();
   signal?.throwIfAborted();
   options.onStage?.('connecting');
@@ -83,7 +98,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       allowFrom: conn.remoteAddress,
       clientPublicKey: clientKey.publicKey,
       hostPrivateKey: hostKey.privateKey,
-      sources: config.sources,
+      sources,
       deadlineMs: options.deadlineMs ?? DEFAULT_RUN_DEADLINE_MS,
     });
     try {
@@ -97,8 +112,9 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
           privateKey: clientKey.privateKey,
           hostKey: hostKey.publicKey,
           user: oneShot.user,
-          sources: config.sources,
-          excludes: config.excludes,
+          sources,
+          excludes: effectiveExcludes(config),
+          ...(missingSources.length ? { missingSources } : {}),
           options: host.bwlimitKiB ? { bwlimitKiB: host.bwlimitKiB } : {},
           clientVersion: PULLBACK_VERSION,
         },
@@ -114,7 +130,13 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
         host: host.name,
         snapshot: final.snapshot,
         stats: final.stats,
-        warnings: final.warnings,
+        warnings: [
+          ...missingSources.map(
+            (s) => `source ${s} is missing (not mounted?): not backed up this time`,
+          ),
+          ...final.warnings,
+        ],
+        missingSources,
         startedAt,
         finishedAt: new Date().toISOString(),
       };

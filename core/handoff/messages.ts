@@ -45,6 +45,8 @@ export const backupRequest = z
     /** the account the one-shot sshd lets in */
     user: unixUserNameSchema,
     sources: z.array(sourcePathSchema).min(1).max(256),
+    /** configured sources the client found missing (unplugged disk) and skipped: metadata only */
+    missingSources: z.array(sourcePathSchema).max(256).optional(),
     excludes: z.array(excludePatternSchema).max(1024),
     options: z
       .object({

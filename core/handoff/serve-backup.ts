@@ -93,9 +93,12 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       controlDir: secrets.dir,
     };
     let lastProgressAt = 0;
+    // rsync names the file count only on the lines that end a file: keep it through a big one
+    let files = 0;
     const outcome = await pullTrees(pull, {
       signal: abort.signal,
       onProgress: (p) => {
+        files = p.filesTransferred ?? files;
         const now = Date.now();
         if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
         lastProgressAt = now;
@@ -106,7 +109,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
           percent: Math.min(100, Math.max(0, p.percent)),
           bytesPerSecond: p.bytesPerSecond,
           etaSeconds: p.etaSeconds,
-          files: p.filesTransferred ?? 0,
+          files,
           ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
         });
       },
@@ -119,6 +122,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       finishedAt: finishedAt.toISOString(),
       durationMs,
       sources: request.sources,
+      ...(request.missingSources?.length ? { missingSources: request.missingSources } : {}),
       excludes: request.excludes,
       rsyncExit: outcome.exitCode,
       warnings: outcome.warnings,

@@ -87,6 +87,18 @@ export function clientPathOf(tree: string, name: string): string {
   return `${root}/${name.replace(/^\.\//, '').replace(/^\/+/, '')}`;
 }
 
+/**
+ * A tree's rsync has the tree as its transfer root, so an anchored pattern (`/home/u/.cache/`)
+ * is rewritten relative to it, and one anchored in another tree does not apply here.
+ */
+export function excludesForTree(tree: string, excludes: readonly string[]): string[] {
+  const root = tree === '/' ? '' : tree.replace(/\/$/, '');
+  return excludes.flatMap((pattern) => {
+    if (!pattern.startsWith('/') || root === '') return [pattern];
+    return pattern.startsWith(`${root}/`) ? [pattern.slice(root.length)] : [];
+  });
+}
+
 /** Runs every tree's rsync and folds their ends into one: the worst meaning, all warnings, summed stats. */
 export async function pullTrees(
   o: PullTreesOptions,
@@ -123,7 +135,7 @@ export async function pullTrees(
       const argv = buildPullArgv({
         remote: o.remote,
         source: tree,
-        excludes: o.excludes,
+        excludes: excludesForTree(tree, o.excludes),
         dest: `${ensureTreeDir(o.dest, tree).replace(/\/$/, '')}/`,
         ...(linkDest !== undefined ? { linkDest: `${linkDest}/` } : {}),
         inplace: o.inplace,

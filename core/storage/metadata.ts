@@ -10,6 +10,8 @@ export const snapshotMetaSchema = z
     finishedAt: z.string().datetime(),
     durationMs: z.number().int().min(0),
     sources: z.array(z.string()),
+    /** sources the client had configured but found missing (unplugged disk), so skipped */
+    missingSources: z.array(z.string()).optional(),
     excludes: z.array(z.string()),
     rsyncExit: z.number().int(),
     warnings: z.array(z.string()),

@@ -81,37 +81,50 @@ function lockDown(path: string): void {
 }
 
 /**
- * Copies the app root runs into /usr/lib/pullback/app, owned by root: the user's checkout is
- * never what root executes. Symlinks are resolved at copy time; the swap is a rename.
+ * Writes the runnable CLI tree into `dest` (a new directory): the compiled folders, a package.json
+ * with only what ESM loading and version.ts need (no scripts anyone could be tricked into
+ * running) and the production dependency closure. Symlinks are resolved at copy time. The
+ * system-mode app copy and the headless .deb (scripts/dist-cli.ts) are both made by this.
  */
-export function installAppCopy(appRoot: string = RUNNING_APP_ROOT): void {
-  for (const part of [...DIST_PARTS, 'package.json']) {
+export function writeAppTree(
+  dest: string,
+  appRoot: string = RUNNING_APP_ROOT,
+  extra: string[] = [],
+): void {
+  for (const part of [...DIST_PARTS, 'package.json', ...extra]) {
     if (!existsSync(join(appRoot, part)))
       throw new PullbackError(
         'MISSING_TOOL',
         `${join(appRoot, part)} is missing: run npm run build first`,
       );
   }
-  mkdirSync(SYSTEM_PREFIX, { recursive: true, mode: 0o755 });
-  const staging = `${APP_DIR}.new`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { mode: 0o755 });
+  mkdirSync(dest, { mode: 0o755 });
   const pkg = readPackage(appRoot);
-  // only what version.ts and ESM loading need; no scripts root could be tricked into running
   writeFileSync(
-    join(staging, 'package.json'),
+    join(dest, 'package.json'),
     `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true, dependencies: pkg.dependencies }, null, 2)}\n`,
   );
-  for (const part of DIST_PARTS)
-    cpSync(join(appRoot, part), join(staging, part), { recursive: true, dereference: true });
+  for (const part of [...DIST_PARTS, ...extra])
+    cpSync(join(appRoot, part), join(dest, part), { recursive: true, dereference: true });
   const modules = join(appRoot, 'node_modules');
   for (const pkgDir of productionPackages(appRoot)) {
-    cpSync(pkgDir, join(staging, 'node_modules', pkgDir.slice(modules.length + 1)), {
+    cpSync(pkgDir, join(dest, 'node_modules', pkgDir.slice(modules.length + 1)), {
       recursive: true,
       dereference: true,
       filter: (src) => !src.split('/').includes('.bin'),
     });
   }
+}
+
+/**
+ * Copies the app root runs into /usr/lib/pullback/app, owned by root: the user's checkout is
+ * never what root executes. The swap is a rename.
+ */
+export function installAppCopy(appRoot: string = RUNNING_APP_ROOT): void {
+  mkdirSync(SYSTEM_PREFIX, { recursive: true, mode: 0o755 });
+  const staging = `${APP_DIR}.new`;
+  rmSync(staging, { recursive: true, force: true });
+  writeAppTree(staging, appRoot);
   lockDown(staging);
   const old = `${APP_DIR}.old`;
   rmSync(old, { recursive: true, force: true });

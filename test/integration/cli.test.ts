@@ -27,6 +27,7 @@ function freshEnv() {
 const COMMANDS = [
   'init',
   'pair',
+  'config',
   'backup',
   'snapshots',
   'server',
