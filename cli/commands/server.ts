@@ -220,7 +220,9 @@ function statusLine(c: ClientStatus): string {
   const last =
     c.lastResult === 'failed'
       ? `, last run FAILED (${c.lastError?.code}: ${c.lastError?.message})`
-      : '';
+      : c.lastResult === 'cancelled'
+        ? `, last run cancelled (${c.lastError?.message})`
+        : '';
   const size = c.sizeBytes !== undefined ? `, ${formatBytes(c.sizeBytes)}` : '';
   return `${c.client}: ${c.running ? 'running, ' : ''}${success}${last}, ${c.snapshots} snapshots${size}${c.incomplete ? ', an interrupted run waits to resume' : ''}`;
 }
