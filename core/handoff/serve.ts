@@ -11,12 +11,8 @@ import {
   type HandoffRequest,
   type HandoffResponse,
 } from './messages.js';
-import { openRepository } from '../storage/repository.js';
 import { validateClientName } from '../storage/client-name.js';
 import type { ServeContext } from './serve-context.js';
-import { serveHello } from './serve-hello.js';
-import { serveList } from './serve-list.js';
-import { serveBackup } from './serve-backup.js';
 import { acquireRequestSlot } from '../server/request-slot.js';
 
 /**
@@ -37,16 +33,19 @@ export interface ServeOptions {
   signal?: AbortSignal;
 }
 
-/** One handler per request type: the dispatcher knows nothing of what each one does. */
+/**
+ * One handler per request type: the dispatcher knows nothing of what each one does. They load
+ * only once a request is in, so that a connection answered BUSY costs as little as possible.
+ */
 const HANDLERS: {
   [T in HandoffRequest['type']]: (
     request: Extract<HandoffRequest, { type: T }>,
     ctx: ServeContext,
   ) => Promise<void>;
 } = {
-  hello: (_request, ctx) => serveHello(ctx),
-  list: (_request, ctx) => serveList(ctx),
-  backup: (request, ctx) => serveBackup(request, ctx),
+  hello: async (_request, ctx) => (await import('./serve-hello.js')).serveHello(ctx),
+  list: async (_request, ctx) => (await import('./serve-list.js')).serveList(ctx),
+  backup: async (request, ctx) => (await import('./serve-backup.js')).serveBackup(request, ctx),
 };
 
 function dispatch(request: HandoffRequest, ctx: ServeContext): Promise<void> {
@@ -139,6 +138,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       await slot.release();
     }
     gone.watchInput();
+    const { openRepository } = await import('../storage/repository.js');
     const repo = openRepository(config.storage, options.client, { backend: config.backend });
     await dispatch(request, {
       repo,
