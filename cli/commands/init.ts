@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCommandArgs } from '../args.js';
 import { ensureIdentityKey } from '../../core/config/identity.js';
@@ -8,6 +7,7 @@ import {
   parseClientConfig,
 } from '../../core/config/client-store.js';
 import { clientConfigFile } from '../../core/config/paths.js';
+import { defaultClientName } from '../../core/config/default-client-name.js';
 import { PullbackError } from '../../core/errors.js';
 
 const HELP = `Usage: pullback init [--source DIR]… [--exclude PATTERN]… [--name NAME] [--mode user|system]
@@ -16,7 +16,9 @@ Creates this machine's identity key (0600) and its config, or adds to an existin
 
   --source DIR       a directory to back up (repeatable; default: your home directory)
   --exclude PATTERN  an rsync exclude pattern (repeatable), e.g. --exclude '.cache/'
-  --name NAME        a label for this machine (default: the hostname)
+  --name NAME        this machine's name on its backup hosts (default: the hostname and six hex
+                     digits from /etc/machine-id, e.g. laptop-3fa2c1, so two machines with
+                     the same hostname do not collide)
   --mode MODE        user (what you can read; default) or system (whole filesystem, needs the helper)`;
 
 export async function initCommand(argv: string[]): Promise<number> {
@@ -41,7 +43,8 @@ export async function initCommand(argv: string[]): Promise<number> {
     );
   }
   const current = readClientConfig();
-  const name = values.name ?? (current.name === 'this-machine' ? hostname() : current.name);
+  const picked = values.name === undefined && current.name === 'this-machine';
+  const name = values.name ?? (picked ? defaultClientName() : current.name);
   const sources =
     values.source?.map((s) => resolve(s)) ??
     (current.sources.length ? current.sources : [process.env.HOME ?? '/']);
@@ -57,6 +60,11 @@ export async function initCommand(argv: string[]): Promise<number> {
   writeClientConfig(next);
   console.log(`${key.created ? 'created' : 'kept'} identity key ${key.file}`);
   console.log(`config ${clientConfigFile()}: sources ${next.sources.join(', ')}`);
+  console.log(
+    picked
+      ? `this machine's name on backup hosts: ${next.name} (the hostname and a suffix from /etc/machine-id; change it with pullback init --name NAME before pairing)`
+      : `this machine's name on backup hosts: ${next.name}`,
+  );
   console.log(`next: pullback pair USER@BACKUP-HOST`);
   return 0;
 }
