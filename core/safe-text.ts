@@ -6,8 +6,8 @@
  * longer retitle or clear the terminal, move the cursor, forge a line or reorder what is shown.
  * Newlines are escaped too: one message stays one line.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function escape(char: string): string {
