@@ -2,7 +2,8 @@
  * Pullback's privileged helper. Runs as root through pkexec or sudo and does ONE thing: start the
  * one-shot sshd for one system-mode backup. Read it with docs/security.md (system mode).
  *
- *  1. check every argument against an allow-list; read H from stdin (argv is visible in ps)
+ *  1. check every argument against an allow-list, and the peer and sources against what root
+ *     approved in /etc/pullback/system.json; read H from stdin (argv is visible in ps)
  *  2. clean what crashed runs left, make a 0700 one-shot dir owned by pullback-reader, write the
  *     spec there (0600); no program or config path ever comes from the caller
  *  3. drop to pullback-reader keeping only cap_dac_read_search, and only *inheritable*, then run
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { asPullbackError, PullbackError } from '../core/errors.js';
 import { gateCommandLine } from '../core/gate/run.js';
 import { lookupAccount } from '../core/system/accounts.js';
+import { assertApproved, readApprovals } from '../core/system/approvals.js';
 import { parseHelperArgv, parseHostPrivateKey } from '../core/system/helper-args.js';
 import {
   cleanStaleSystemOneShotDirs,
@@ -82,6 +84,8 @@ async function main(): Promise<void> {
       'the helper must run as root (through pkexec or sudo)',
     );
   const request = parseHelperArgv(process.argv.slice(2));
+  // The caller picks K; root alone decides which backup host may use it, to read what.
+  assertApproved(request, readApprovals());
   // the gate may serve these by name (it cannot pin what it cannot walk to): only root may swap them
   for (const source of request.sources) assertTreeNotSwappable(source);
   const hostPrivateKey = parseHostPrivateKey(await readHostKey());

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { defaultClientName } from '../core/config/default-client-name.js';
 import { hostSchema, type HostConfig } from '../core/config/client-schema.js';
 import { ensureIdentityKey, readIdentityKey } from '../core/config/identity.js';
 import { zodToPullbackError } from '../core/config/zod-error.js';
@@ -29,15 +29,11 @@ export function createPairingSession(deps: {
   let offered: HostConfig | undefined;
   let pinned: HostConfig | undefined;
 
-  /** A fresh machine gets its hostname as name and an identity key on first pairing. */
+  /** A fresh machine gets its default name (hostname + machine suffix) and an identity key on first pairing. */
   function identity() {
     let config = deps.settings.read();
     if (config.name === 'this-machine') {
-      const name =
-        hostname()
-          .replace(/[^A-Za-z0-9._-]/g, '-')
-          .slice(0, 64) || 'this-machine';
-      config = { ...config, name };
+      config = { ...config, name: defaultClientName() };
       deps.settings.write(config);
     }
     return { config, key: ensureIdentityKey(config.name, deps.env) };

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { parseCommandArgs } from '../args.js';
 import { ensureIdentityKey } from '../../core/config/identity.js';
 import {
@@ -10,6 +9,7 @@ import {
 import { clientConfigFile } from '../../core/config/paths.js';
 import { EXCLUDE_PRESET_NAMES } from '../../core/config/exclude-presets.js';
 import { addSources } from '../../core/config/sources.js';
+import { defaultClientName } from '../../core/config/default-client-name.js';
 import { PullbackError } from '../../core/errors.js';
 
 const HELP = `Usage: pullback init [--source DIR]… [--exclude PATTERN]… [--name NAME] [--mode user|system]
@@ -22,7 +22,9 @@ backed up.
   --source DIR       a directory to back up (repeatable; default: your home directory); it
                      must exist, and one inside another source is dropped, with a note
   --exclude PATTERN  an rsync exclude pattern (repeatable), e.g. --exclude '.cache/'
-  --name NAME        a label for this machine (default: the hostname)
+  --name NAME        this machine's name on its backup hosts (default: the hostname and six hex
+                     digits from /etc/machine-id, e.g. laptop-3fa2c1, so two machines with
+                     the same hostname do not collide)
   --mode MODE        user (what you can read; default) or system (whole filesystem, needs the helper)`;
 
 export async function initCommand(argv: string[]): Promise<number> {
@@ -48,7 +50,8 @@ export async function initCommand(argv: string[]): Promise<number> {
   }
   const fresh = !clientConfigExists();
   const current = readClientConfig();
-  const name = values.name ?? (current.name === 'this-machine' ? hostname() : current.name);
+  const picked = values.name === undefined && current.name === 'this-machine';
+  const name = values.name ?? (picked ? defaultClientName() : current.name);
   const added = values.source ?? (current.sources.length ? [] : [process.env.HOME ?? '/']);
   // Check everything before writing anything: a missing source refuses the whole init.
   const { config: withAdded, notes } = addSources(current, added);
@@ -68,6 +71,11 @@ export async function initCommand(argv: string[]): Promise<number> {
     console.log(
       `exclude presets on: ${next.excludePresets.join(', ')} (pullback config presets to review)`,
     );
+  console.log(
+    picked
+      ? `this machine's name on backup hosts: ${next.name} (the hostname and a suffix from /etc/machine-id; change it with pullback init --name NAME before pairing)`
+      : `this machine's name on backup hosts: ${next.name}`,
+  );
   console.log(`next: pullback pair USER@BACKUP-HOST`);
   return 0;
 }

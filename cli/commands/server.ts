@@ -23,14 +23,17 @@ import { openRepository } from '../../core/storage/repository.js';
 import { validateClientName } from '../../core/storage/client-name.js';
 import { PullbackError, asPullbackError } from '../../core/errors.js';
 import { formatBytes, formatDuration } from '../../core/format.js';
+import { fingerprint } from '../../core/ssh/keys.js';
 
 const HELP = `Usage: pullback server <subcommand> [options]
 
 Administers a backup host. Common options: --config FILE (default ${DEFAULT_SERVER_CONFIG}).
 
   init --storage DIR [--backend auto|hardlink|btrfs]   create the server config and storage root
-  add-client NAME --key 'ssh-ed25519 …' [--authorized-keys FILE]
-                     let a client in: writes its restricted forced-command entry (idempotent)
+  add-client NAME --key 'ssh-ed25519 …' [--replace-key] [--authorized-keys FILE]
+                     let a client in: writes its restricted forced-command entry (idempotent);
+                     a NAME that already has another key is refused (both fingerprints shown)
+                     unless --replace-key: that machine then loses its access
   remove-client NAME [--delete-snapshots]
                      revoke the client's key; its snapshots stay unless asked
   clients            list the clients and their keys
@@ -77,7 +80,12 @@ async function init(argv: string[]): Promise<number> {
 async function addClient(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { ...common, key: { type: 'string' }, 'authorized-keys': { type: 'string' } },
+    {
+      ...common,
+      key: { type: 'string' },
+      'replace-key': { type: 'boolean' },
+      'authorized-keys': { type: 'string' },
+    },
     { command: 'server add-client', positionals: 1 },
   );
   if (values.help) return help();
@@ -88,13 +96,20 @@ async function addClient(argv: string[]): Promise<number> {
   const configFile = resolve(values.config ?? DEFAULT_SERVER_CONFIG);
   readServerConfig(configFile); // the forced command must point at a valid config
   const file = values['authorized-keys'] ?? authorizedKeysDefault();
-  const { changed } = addAuthorizedClient(
+  const result = addAuthorizedClient(
     file,
     name,
     values.key,
     pullbackCommand('serve', '--client', name, '--config', configFile),
+    { replaceKey: values['replace-key'] ?? false },
   );
-  console.log(`${changed ? 'added' : 'already present:'} client ${name} in ${file}`);
+  console.log(
+    result.outcome === 'replaced-key'
+      ? `replaced client ${name}'s key in ${file}: ${fingerprint(result.previousKey!)} no longer gets in, ${fingerprint(values.key)} does`
+      : result.outcome === 'updated'
+        ? `updated client ${name}'s entry in ${file} (same key)`
+        : `${result.outcome === 'added' ? 'added' : 'already present:'} client ${name} in ${file}`,
+  );
   return 0;
 }
 
@@ -242,7 +257,9 @@ function statusLine(c: ClientStatus): string {
   const last =
     c.lastResult === 'failed'
       ? `, last run FAILED (${c.lastError?.code}: ${c.lastError?.message})`
-      : '';
+      : c.lastResult === 'cancelled'
+        ? `, last run cancelled (${c.lastError?.message})`
+        : '';
   const size = c.sizeBytes !== undefined ? `, ${formatBytes(c.sizeBytes)}` : '';
   return `${c.client}: ${c.running ? 'running, ' : ''}${success}${last}, ${c.snapshots} snapshots${size}${c.incomplete ? ', an interrupted run waits to resume' : ''}`;
 }

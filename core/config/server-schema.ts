@@ -25,6 +25,8 @@ export const serverClientSchema = z
   .object({
     bwlimitKiB: bwlimitKiBSchema.optional(),
     retention: retentionSpecSchema.optional(),
+    /** bytes this client's directory may take; a backup is refused once it takes that much */
+    quota: z.number().int().min(0).optional(),
   })
   .strict();
 

@@ -4,6 +4,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { PullbackError } from '../errors.js';
 import type { HostConfig } from '../config/client-schema.js';
 import { makeHostVerifier, publicKeyLineFromBlob } from '../ssh/hostkey-pin.js';
+import { safeText } from '../safe-text.js';
 
 /**
  * Algorithms both Node (OpenSSL) and Electron (BoringSSL) support: ed25519 keys, AES-GCM/CTR,
@@ -101,7 +102,8 @@ export async function connectToBackupHost(
       } else if (err.level === 'client-timeout') {
         reject(new PullbackError('UNREACHABLE', `${host.address}: SSH handshake timed out`));
       } else {
-        reject(new PullbackError('UNREACHABLE', `${host.address}: ${err.message}`));
+        // ssh2 passes on the server's disconnect reason: the peer's words
+        reject(new PullbackError('UNREACHABLE', `${host.address}: ${safeText(err.message)}`));
       }
     });
     ssh.connect({

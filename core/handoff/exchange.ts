@@ -3,11 +3,13 @@ import { PullbackError, isErrorCode } from '../errors.js';
 import type { HandoffConnection } from './connect.js';
 import { responseSchema, type HandoffRequest, type HandoffResponse } from './messages.js';
 import { onLines } from './lines.js';
+import { safeStrings, safeText } from '../safe-text.js';
 
 /**
  * Sends one request over a fresh exec channel and hands each validated response to
  * `onResponse`. Resolves with the final response (done, welcome, snapshots); rejects with the
  * server's `error` as a PullbackError, or PROTOCOL when the server breaks the protocol.
+ * Every string the backup host sent is passed through safeText before anyone sees it.
  * The command we ask for is irrelevant: the forced command on the backup host is what runs.
  */
 export function exchange(
@@ -20,7 +22,10 @@ export function exchange(
     conn.ssh.exec('pullback serve', (err: Error | undefined, channel: ClientChannel) => {
       if (err)
         return reject(
-          new PullbackError('PROTOCOL', `cannot open the handoff channel: ${err.message}`),
+          new PullbackError(
+            'PROTOCOL',
+            `cannot open the handoff channel: ${safeText(err.message)}`,
+          ),
         );
       let final: HandoffResponse | undefined;
       let failure: PullbackError | undefined;
@@ -43,7 +48,7 @@ export function exchange(
           } catch {
             failure = new PullbackError(
               'PROTOCOL',
-              `the backup host sent a line that is not JSON: ${line.slice(0, 120)}`,
+              `the backup host sent a line that is not JSON: ${safeText(line.slice(0, 120))}`,
             );
             return;
           }
@@ -51,11 +56,12 @@ export function exchange(
           if (!parsed.success) {
             failure = new PullbackError(
               'PROTOCOL',
-              `unexpected message from the backup host: ${line.slice(0, 200)}`,
+              `unexpected message from the backup host: ${safeText(line.slice(0, 200))}`,
             );
             return;
           }
-          const response = parsed.data;
+          // Every string in it is the backup host's word: no control character gets through.
+          const response = safeStrings(parsed.data);
           if (response.type === 'error') {
             failure = new PullbackError(
               isErrorCode(response.code) ? response.code : 'INTERNAL',
@@ -81,7 +87,7 @@ export function exchange(
         signal?.removeEventListener('abort', abort);
         if (failure) return reject(failure);
         if (final) return resolve(final);
-        const detail = stderr.join('').trim().split('\n').pop();
+        const detail = safeText(stderr.join('').trim().split('\n').pop() ?? '');
         reject(
           new PullbackError(
             'PROTOCOL',

@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { PullbackError } from '../errors.js';
+import { PullbackError, asPullbackError } from '../errors.js';
+import { assertApproved, readApprovals } from '../system/approvals.js';
 import { lookupGroup } from '../system/accounts.js';
 import { helperArgv, MAX_DEADLINE_SECONDS } from '../system/helper-args.js';
 import { HELPER_WRAPPER, READER_USER, SUDO_GROUP } from '../system/paths.js';
@@ -59,11 +60,32 @@ function lastLine(stderr: string): string {
 }
 
 /**
+ * The helper checks what root approved on every call; checking here first (the file is
+ * world-readable) spares the user a password prompt that could only end in a refusal.
+ */
+function refuseUnapproved(allowFrom: string, sources: readonly string[]): void {
+  let approvals;
+  try {
+    approvals = readApprovals();
+  } catch {
+    return; // the helper reports what is wrong with the file
+  }
+  try {
+    assertApproved({ allowFrom, sources }, approvals);
+  } catch (err) {
+    throw helperFailed(
+      `${asPullbackError(err).message.replace(/^helper: /, '')}; system mode serves only the backup hosts and sources root approved`,
+    );
+  }
+}
+
+/**
  * System mode: the privileged helper starts the one-shot as pullback-reader with only
  * CAP_DAC_READ_SEARCH inheritable. H goes over the helper's stdin (argv shows in ps); the
  * stdin stays open for the whole run, and closing it is how the client says "stop".
  */
 export const launchSystemOneShot: OneShotLauncher = async (request) => {
+  refuseUnapproved(request.allowFrom, request.sources);
   const args = helperArgv({
     bindAddress: request.bindAddress,
     allowFrom: request.allowFrom,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { ERROR_CODES } from '../errors.js';
+import { isSnapshotId } from '../storage/snapshot-id.js';
+import { isValidClientName } from '../storage/client-name.js';
 import {
   bwlimitKiBSchema,
   ed25519PublicKeySchema,
@@ -71,17 +73,24 @@ export type ListRequest = z.infer<typeof listRequest>;
 export type HandoffRequest = z.infer<typeof requestSchema>;
 
 const errorCode = z.string().refine((c) => Object.hasOwn(ERROR_CODES, c), 'unknown error code');
+/** What the backup host sends is checked as strictly as what it receives. */
+const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id');
+const clientName = z.string().refine(isValidClientName, 'must be a client name');
+const version = z.string().regex(/^[0-9A-Za-z.+~-]{1,64}$/, 'must be a version');
+const timestamp = z.string().datetime();
+const warning = z.string().max(4096);
+const warnings = z.array(warning).max(1000);
 
 export const snapshotSummarySchema = z
   .object({
-    id: z.string(),
-    startedAt: z.string(),
-    finishedAt: z.string(),
-    durationMs: z.number(),
-    files: z.number().optional(),
-    totalBytes: z.number().optional(),
-    bytesTransferred: z.number().optional(),
-    warnings: z.array(z.string()),
+    id: snapshotId,
+    startedAt: timestamp,
+    finishedAt: timestamp,
+    durationMs: z.number().min(0),
+    files: z.number().min(0).optional(),
+    totalBytes: z.number().min(0).optional(),
+    bytesTransferred: z.number().min(0).optional(),
+    warnings,
   })
   .strict();
 
@@ -99,14 +108,19 @@ export const responseSchema = z.discriminatedUnion('type', [
     .object({
       v,
       type: z.literal('welcome'),
-      client: z.string(),
-      serverVersion: z.string(),
+      client: clientName,
+      serverVersion: version,
       snapshots: z.number().int().min(0),
-      lastSnapshot: z.string().optional(),
+      lastSnapshot: snapshotId.optional(),
     })
     .strict(),
   z
-    .object({ v, type: z.literal('accepted'), resumed: z.boolean(), connectTo: z.string() })
+    .object({
+      v,
+      type: z.literal('accepted'),
+      resumed: z.boolean(),
+      connectTo: z.string().refine((a) => isIP(a) !== 0, 'must be an IP address'),
+    })
     .strict(),
   z
     .object({
@@ -124,13 +138,15 @@ export const responseSchema = z.discriminatedUnion('type', [
     .object({
       v,
       type: z.literal('done'),
-      snapshot: z.string(),
+      snapshot: snapshotId,
       stats: statsSchema,
-      warnings: z.array(z.string()),
+      warnings,
     })
     .strict(),
   z.object({ v, type: z.literal('snapshots'), snapshots: z.array(snapshotSummarySchema) }).strict(),
-  z.object({ v, type: z.literal('error'), code: errorCode, message: z.string() }).strict(),
+  z
+    .object({ v, type: z.literal('error'), code: errorCode, message: z.string().max(4096) })
+    .strict(),
 ]);
 
 export type HandoffResponse = z.infer<typeof responseSchema>;

@@ -9,7 +9,8 @@ import { pullTrees } from '../pull/pull-trees.js';
 import type { Lock } from '../storage/lock.js';
 import { pruneRepository } from '../storage/prune.js';
 import { acquireRunSlot } from '../server/parallel-slots.js';
-import { writeLastRun } from '../server/last-run.js';
+import { writeLastRun, type LastRun } from '../server/last-run.js';
+import { quotaProblem } from '../server/quota.js';
 import { killOrphanedReceivers } from '../server/orphaned-receivers.js';
 import { discardIncomplete } from '../server/discard-incomplete.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
@@ -44,7 +45,8 @@ function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionIn
  * One backup: the client's lock (a second run of the same client is BUSY at once), then one of
  * the host's maxParallel run slots (BUSY with a retry hint beyond it), the pull into
  * .incomplete, promotion, and retention. Every run that got its turn (lock and slot) is
- * recorded in .last-run.json, failed ones too, for `pullback server status`.
+ * recorded in .last-run.json, failed and cancelled ones too, for `pullback server status`.
+ * A client over its quota is refused before anything is pulled.
  */
 export async function serveBackup(request: BackupRequest, ctx: ServeContext): Promise<void> {
   const { repo, config, connection, send } = ctx;
@@ -52,14 +54,20 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
   const startedAt = new Date();
   let slot: Lock | undefined;
   let secrets: ReturnType<typeof writeOneTimeSecrets> | undefined;
+  let overQuota = false;
   const abort = new AbortController();
-  // The client closing the handoff (cancel, crash, link cut) stops the pull.
-  const onGone = () => abort.abort();
-  ctx.input.once('end', onGone);
-  ctx.input.once('close', onGone);
-  ctx.input.resume();
+  // The client going away (cancel, crash, link cut, EPIPE) or serve told to stop ends the pull.
+  const onGone = () => abort.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onGone, { once: true });
+  ctx.input.resume(); // so that the end of input (the client's "stop") is seen
   try {
     slot = await acquireRunSlot(config.storage, config.maxParallel);
+    const quota = quotaProblem(repo.dir, repo.backend, ctx.client, config.clients[ctx.client]);
+    if (quota) {
+      overQuota = true;
+      throw new PullbackError('NO_SPACE', quota);
+    }
+    abort.signal.throwIfAborted();
     secrets = writeOneTimeSecrets(request, connection);
     // A receiver left running by a serve killed with SIGKILL must not write alongside ours.
     const orphans = await killOrphanedReceivers(join(repo.dir, '.incomplete') + '/');
@@ -149,8 +157,10 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       ctx.log(`retention failed: ${asPullbackError(err).toLine()}`);
     }
   } catch (err) {
-    const error = asPullbackError(err);
-    if (error.code === 'NO_SPACE') {
+    // Once the client is gone (or serve is told to stop), what broke is the cancel's doing.
+    const cancelled = ctx.signal.aborted || asPullbackError(err).code === 'CANCELLED';
+    const error = asPullbackError(cancelled && ctx.signal.aborted ? ctx.signal.reason : err);
+    if (error.code === 'NO_SPACE' && !overQuota) {
       try {
         if (await discardIncomplete(repo)) ctx.log('removed .incomplete to free the space it took');
       } catch (cleanupError) {
@@ -158,11 +168,16 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       }
     }
     // BUSY for want of a slot is no run of this client: only real runs are recorded.
-    if (slot) await recordRun(ctx, { result: 'failed', startedAt, finishedAt: new Date(), error });
+    if (slot)
+      await recordRun(ctx, {
+        result: cancelled ? 'cancelled' : 'failed',
+        startedAt,
+        finishedAt: new Date(),
+        error,
+      });
     throw error;
   } finally {
-    ctx.input.off('end', onGone);
-    ctx.input.off('close', onGone);
+    ctx.signal.removeEventListener('abort', onGone);
     if (secrets) rmSync(secrets.dir, { recursive: true, force: true });
     await slot?.release();
     await lock.release();
@@ -172,7 +187,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
 async function recordRun(
   ctx: ServeContext,
   run: {
-    result: 'success' | 'failed';
+    result: LastRun['result'];
     startedAt: Date;
     finishedAt: Date;
     snapshot?: string;

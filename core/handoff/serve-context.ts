@@ -12,6 +12,8 @@ export interface ServeContext {
   /** the client's name, from the forced command of the key it logged in with (S7) */
   client: string;
   input: Readable;
+  /** aborted when the client is gone (end of input, EPIPE) or serve is told to stop */
+  signal: AbortSignal;
   send: (message: HandoffResponse) => void;
   log: (line: string) => void;
 }

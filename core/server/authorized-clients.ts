@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PullbackError } from '../errors.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
-import { parsePublicKey } from '../ssh/keys.js';
+import { fingerprint, parsePublicKey } from '../ssh/keys.js';
 import { validateClientName } from '../storage/client-name.js';
 import { writeFileAtomicSync } from '../storage/durable-fs.js';
 
@@ -56,13 +56,20 @@ export function listAuthorizedClients(file: string): AuthorizedClient[] {
   });
 }
 
-/** Adds or replaces NAME's entry; other lines of the file (the admin's own keys) are kept as they are. */
+export type AddClientOutcome = 'added' | 'unchanged' | 'updated' | 'replaced-key';
+
+/**
+ * Adds NAME's entry, or refreshes it (same key, a new forced command). A NAME that already has
+ * another key is refused unless `replaceKey`: two machines that picked the same name must not
+ * silently take over each other's snapshots (S7). Other lines (the admin's own keys) are kept.
+ */
 export function addAuthorizedClient(
   file: string,
   name: string,
   publicKey: string,
   serveArgv: readonly string[],
-): { changed: boolean; line: string } {
+  options: { replaceKey?: boolean } = {},
+): { changed: boolean; outcome: AddClientOutcome; previousKey?: string; line: string } {
   const line = renderClientEntry(name, publicKey, serveArgv);
   const blob = parsePublicKey(publicKey).base64;
   const lines = readLines(file);
@@ -76,10 +83,26 @@ export function addAuthorizedClient(
         : `this key is already in ${file} without a Pullback restriction; remove that line first`,
     );
   }
+  const previous = lines.filter((l) => entryName(l) === name);
+  const previousBlob = previous.map(keyBlob).find((b) => b !== undefined && b !== blob);
+  const previousKey = previousBlob ? `ssh-ed25519 ${previousBlob}` : undefined;
+  if (previousKey && !options.replaceKey) {
+    throw new PullbackError(
+      'BAD_ARGS',
+      `client "${name}" already has another key (${fingerprint(previousKey)}; this one is ${fingerprint(publicKey)}): if this is another machine, give it another name (pullback init --name …); if the machine got a new key, add --replace-key`,
+    );
+  }
   const kept = lines.filter((l) => entryName(l) !== name);
-  const changed = !lines.includes(line) || kept.length !== lines.length - 1;
+  const changed = !lines.includes(line) || previous.length !== 1;
   if (changed) writeLinesAtomically(file, [...kept, line]);
-  return { changed, line };
+  const outcome: AddClientOutcome = !changed
+    ? 'unchanged'
+    : previousKey
+      ? 'replaced-key'
+      : previous.length
+        ? 'updated'
+        : 'added';
+  return { changed, outcome, ...(previousKey ? { previousKey } : {}), line };
 }
 
 export function removeAuthorizedClient(file: string, name: string): boolean {

@@ -4,16 +4,17 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../storage/durable-fs.js';
 
 /**
- * `<root>/<client>/.last-run.json`: how the client's most recent run ended, failed ones too
- * (a failed run leaves no snapshot, so without this `status` could not tell "failing" from
- * "quiet"). Written by `serve` while it holds the client's lock.
+ * `<root>/<client>/.last-run.json`: how the client's most recent run ended, failed and
+ * cancelled ones too (such a run leaves no snapshot, so without this `status` could not tell
+ * "failing" from "quiet"). Written by `serve` while it holds the client's lock; a run cut short
+ * by the client going away, or by SIGTERM/SIGHUP to serve, is "cancelled".
  */
 export const LAST_RUN_FILE = '.last-run.json';
 
 export const lastRunSchema = z
   .object({
     version: z.literal(1),
-    result: z.enum(['success', 'failed']),
+    result: z.enum(['success', 'failed', 'cancelled']),
     startedAt: z.string().datetime(),
     finishedAt: z.string().datetime(),
     durationMs: z.number().int().min(0),

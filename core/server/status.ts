@@ -7,7 +7,7 @@ import { futureSnapshotWarning } from '../storage/snapshot-id.js';
 import { isValidClientName } from '../storage/client-name.js';
 import { lockOwnerState, type LockOwner } from '../storage/lock.js';
 import { listAuthorizedClients } from './authorized-clients.js';
-import { readLastRun } from './last-run.js';
+import { readLastRun, type LastRun } from './last-run.js';
 import { clientDirSize } from './client-size.js';
 
 /** What `pullback server status` reports per client. */
@@ -18,7 +18,7 @@ export interface ClientStatus {
   /** finish time of the newest complete snapshot */
   lastSuccessAt?: string;
   lastSuccessAgeSeconds?: number;
-  lastResult?: 'success' | 'failed';
+  lastResult?: LastRun['result'];
   lastRunAt?: string;
   lastDurationMs?: number;
   lastError?: { code: string; message: string };
@@ -106,7 +106,7 @@ export async function collectServerStatus(
       status.lastResult = last.result;
       status.lastRunAt = last.finishedAt;
       status.lastDurationMs = last.durationMs;
-      if (last.result === 'failed')
+      if (last.result !== 'success')
         status.lastError = { code: last.code ?? 'INTERNAL', message: last.message ?? '' };
     } else if (newest) {
       // A repository from before .last-run.json existed: its newest snapshot is its last run.

@@ -32,8 +32,11 @@ import {
   SYSTEM_PREFIX,
   SYSTEM_RSYNC_SOURCE,
   SYSTEM_RUNTIME_BASE,
+  SYSTEM_APPROVALS,
+  SYSTEM_CONFIG_DIR,
   VISUDO,
 } from './paths.js';
+import { readApprovals, renderApprovals } from './approvals.js';
 import { cleanStaleSystemOneShotDirs } from './oneshot-dirs.js';
 import { renderPolkitPolicy } from './polkit-policy.js';
 import { installRsyncCopy } from './rsync-copy.js';
@@ -49,7 +52,7 @@ function requireRoot(action: string): void {
 }
 
 /** Writes a root-owned file atomically; the temp name has a dot, so sudo never reads a half-checked rule. */
-function writeRootFile(
+export function writeRootFile(
   path: string,
   content: string,
   mode: number,
@@ -152,7 +155,23 @@ export function installSystemMode(appRoot: string = RUNNING_APP_ROOT): string[] 
     );
     done.push(`sudoers rule ${SUDOERS_PATH} for group ${SUDO_GROUP} (checked with visudo)`);
   } else done.push('sudo is not installed: skipped the sudoers rule');
+  done.push(ensureApprovalsFile());
   return done;
+}
+
+/** /etc/pullback/system.json, root:root 0644: kept as it is when it exists, empty otherwise. */
+function ensureApprovalsFile(): string {
+  if (!existsSync(SYSTEM_CONFIG_DIR)) {
+    mkdirSync(SYSTEM_CONFIG_DIR, { mode: 0o755 });
+    chownSync(SYSTEM_CONFIG_DIR, 0, 0);
+    chmodSync(SYSTEM_CONFIG_DIR, 0o755);
+  }
+  // kept only if root can trust it: a file someone else could write is refused, not repaired
+  const approvals = readApprovals(SYSTEM_APPROVALS);
+  writeRootFile(SYSTEM_APPROVALS, renderApprovals(approvals), 0o644);
+  return approvals.backupHosts.length
+    ? `approved backup hosts in ${SYSTEM_APPROVALS}: ${approvals.backupHosts.map((h) => `${h.host}:${h.port}`).join(', ')}`
+    : `${SYSTEM_APPROVALS}: no backup host approved yet (sudo pullback system allow HOST --source DIR)`;
 }
 
 /** `pullback system uninstall`: removes every piece install made, the accounts too. Idempotent. */
@@ -166,7 +185,7 @@ export function uninstallSystemMode(): string[] {
     );
   }
   const done: string[] = [];
-  for (const path of [SUDOERS_PATH, POLKIT_POLICY_PATH]) {
+  for (const path of [SUDOERS_PATH, POLKIT_POLICY_PATH, SYSTEM_APPROVALS]) {
     if (existsSync(path)) {
       rmSync(path, { force: true });
       done.push(`removed ${path}`);
@@ -177,6 +196,11 @@ export function uninstallSystemMode(): string[] {
     done.push(`removed ${SYSTEM_PREFIX}`);
   }
   if (existsSync(SYSTEM_RUNTIME_BASE)) rmdirSync(SYSTEM_RUNTIME_BASE);
+  try {
+    rmdirSync(SYSTEM_CONFIG_DIR); // only when empty: a backup host keeps server.json there
+  } catch {
+    // not empty, or already gone
+  }
   try {
     rmdirSync(RUNTIME_PARENT); // only when empty: user-mode runs as root may use it too
   } catch {

@@ -22,6 +22,9 @@ export const POLKIT_ACTION_ID = 'org.pullback.helper';
 export const POLKIT_ACTIONS_DIR = '/usr/share/polkit-1/actions';
 export const POLKIT_POLICY_PATH = `${POLKIT_ACTIONS_DIR}/${POLKIT_ACTION_ID}.policy`;
 export const SUDOERS_DIR = '/etc/sudoers.d';
+/** what root approved for system mode: backup hosts and their sources (root:root 0644) */
+export const SYSTEM_CONFIG_DIR = '/etc/pullback';
+export const SYSTEM_APPROVALS = `${SYSTEM_CONFIG_DIR}/system.json`;
 export const SUDOERS_PATH = `${SUDOERS_DIR}/pullback`;
 
 /** one-shot directories of system mode: root-owned base, one 0700 reader-owned dir per run */

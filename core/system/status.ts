@@ -1,6 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { lookupAccount, lookupGroup } from './accounts.js';
+import { describeApprovedHost, readApprovals } from './approvals.js';
+import { asPullbackError } from '../errors.js';
 import { probeTool } from './exec.js';
 import { renderHelperWrapper } from './helper-wrapper.js';
 import {
@@ -14,6 +16,7 @@ import {
   READER_USER,
   SUDO_GROUP,
   SUDOERS_PATH,
+  SYSTEM_APPROVALS,
   VISUDO,
 } from './paths.js';
 import { renderPolkitPolicy } from './polkit-policy.js';
@@ -133,5 +136,28 @@ export function systemModeChecks(): SystemCheck[] {
       sudoersProblem(),
       `${SUDOERS_PATH} (members of ${SUDO_GROUP}, no password, helper only)`,
     ),
+    approvalsCheck(),
   ];
+}
+
+function approvalsCheck(): SystemCheck {
+  if (!existsSync(SYSTEM_APPROVALS))
+    return check('approvals', `${SYSTEM_APPROVALS} is missing`, '');
+  try {
+    const { backupHosts } = readApprovals();
+    return check(
+      'approvals',
+      undefined,
+      backupHosts.length
+        ? `${SYSTEM_APPROVALS}: ${backupHosts.map(describeApprovedHost).join('; ')}`
+        : `${SYSTEM_APPROVALS}: no backup host approved yet (sudo pullback system allow HOST --source DIR)`,
+    );
+  } catch (err) {
+    return check(
+      'approvals',
+      asPullbackError(err).message,
+      '',
+      'fix or remove it, then ' + REINSTALL,
+    );
+  }
 }

@@ -1,12 +1,13 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeServerConfig, parseServerConfig } from '../../core/config/server-store.js';
 import { generateKeyPair } from '../../core/ssh/keys.js';
 import { pullbackCommand } from '../../core/self-command.js';
+import { REQUEST_SLOTS_DIR } from '../../core/server/request-slot.js';
 
 let storage: string;
 let configFile: string;
@@ -28,6 +29,7 @@ const good = {
 before(() => {
   const dir = mkdtempSync(join(tmpdir(), 'pullback-serve-'));
   storage = join(dir, 'storage');
+  mkdirSync(storage);
   configFile = join(dir, 'server.json');
   writeServerConfig(configFile, parseServerConfig({ storage }));
 });
@@ -85,13 +87,9 @@ for (const [what, input] of BAD) {
     assert.equal(answer.type, 'error');
     assert.match(answer.code, /^(BAD_REQUEST|TIMEOUT)$/);
     assert.ok(answer.message.length > 0 && !answer.message.includes('\n'), 'a one-line reason');
-    let written: string[] = [];
-    try {
-      written = readdirSync(storage);
-    } catch {
-      written = [];
-    }
-    assert.deepEqual(written, [], 'storage untouched');
+    // only the (empty) directory of request slots: no client directory, no lock left
+    assert.deepEqual(readdirSync(storage), [REQUEST_SLOTS_DIR], 'storage untouched');
+    assert.deepEqual(readdirSync(join(storage, REQUEST_SLOTS_DIR)), [], 'no request slot left');
   });
 }
 

@@ -1,7 +1,13 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
-import { HELPER_SCRIPT, HELPER_WRAPPER, SYSTEM_RUNTIME_BASE } from '../../core/system/paths.js';
+import {
+  HELPER_SCRIPT,
+  HELPER_WRAPPER,
+  SYSTEM_APPROVALS,
+  SYSTEM_RUNTIME_BASE,
+} from '../../core/system/paths.js';
+import { tmpdir } from 'node:os';
 import { descendantsOf, type ProcessInfo } from '../../core/system/proc.js';
 import { systemModeInstalled } from '../../core/system/status.js';
 
@@ -60,22 +66,35 @@ export interface SystemModeSession {
   restore(): void;
 }
 
-/** Takes the lock and installs system mode from this checkout (through the real CLI). */
+/**
+ * Takes the lock and installs system mode from this checkout (through the real CLI), with the
+ * test backup host (127.0.0.3) approved to read what the tests put under the temp dir.
+ */
 export async function installSystemModeForTests(): Promise<SystemModeSession> {
   await acquireLock();
   const wasInstalled = systemModeInstalled();
+  const approvals = existsSync(SYSTEM_APPROVALS) ? readFileSync(SYSTEM_APPROVALS) : undefined;
   const result = pullback(['system', 'install']);
-  if (result.status !== 0) {
+  const allowed =
+    result.status === 0
+      ? pullback(['system', 'allow', TEST_BACKUP_HOST, '--source', tmpdir()])
+      : result;
+  if (allowed.status !== 0) {
     rmSync(LOCK, { recursive: true, force: true });
-    throw new Error(`pullback system install failed: ${result.stderr}`);
+    throw new Error(`pullback system install failed: ${result.stderr}${allowed.stderr}`);
   }
   return {
     restore() {
       pullback(['system', wasInstalled ? 'install' : 'uninstall']);
+      if (approvals) writeFileSync(SYSTEM_APPROVALS, approvals, { mode: 0o644 });
+      else if (wasInstalled) pullback(['system', 'disallow', TEST_BACKUP_HOST]);
       rmSync(LOCK, { recursive: true, force: true });
     },
   };
 }
+
+/** The address of the test backup host (test/support/backup-host.ts) */
+export const TEST_BACKUP_HOST = '127.0.0.3';
 
 export function oneShotDirs(): string[] {
   return existsSync(SYSTEM_RUNTIME_BASE) ? readdirSync(SYSTEM_RUNTIME_BASE).sort() : [];
