@@ -63,7 +63,10 @@ function overallProgress(
     percent: Math.floor((index * 100 + percent) / count),
     bytesPerSecond: p.bytesPerSecond,
     etaSeconds: last ? p.etaSeconds : null,
-    filesTransferred: done.files + (p.filesTransferred ?? 0),
+    // rsync counts files only on the lines that end one: no count here is not a count of 0
+    ...(p.filesTransferred !== undefined
+      ? { filesTransferred: done.files + p.filesTransferred }
+      : {}),
     ...(last && p.filesTotal !== undefined ? { filesTotal: done.filesTotal + p.filesTotal } : {}),
   };
 }
