@@ -5,7 +5,8 @@ import { basename } from 'node:path';
  * A `serve` killed with SIGKILL leaves its rsync receiver running until it next writes to the
  * dead pipe, which may be a while (the file list phase is silent). Before a new run writes into
  * .incomplete, the old receiver must be gone: two rsyncs in one directory would mix their files.
- * We hold the client's lock when calling this, so any receiver into `dest` is an orphan.
+ * We hold the client's lock when calling this, so any receiver into `dest`, or into a tree below
+ * it (one rsync per source tree), is an orphan.
  */
 export function findReceiversInto(dest: string): number[] {
   const uid = process.getuid?.();
@@ -15,7 +16,11 @@ export function findReceiversInto(dest: string): number[] {
     try {
       if (uid !== undefined && statSync(`/proc/${name}`).uid !== uid) continue;
       const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (basename(argv[0] ?? '') === 'rsync' && argv.includes(dest)) pids.push(Number(name));
+      if (
+        basename(argv[0] ?? '') === 'rsync' &&
+        argv.some((arg) => arg === dest || (dest.endsWith('/') && arg.startsWith(dest)))
+      )
+        pids.push(Number(name));
     } catch {
       // gone meanwhile, or not ours to read
     }
