@@ -112,7 +112,12 @@ export async function interruptedBackupOnce(
       },
     },
   });
-  if (!cut) throw new Error('the run ended before it could be interrupted');
+  if (!cut) {
+    const why =
+      result.outcome.error?.toLine() ??
+      `rsync exit ${result.outcome.exitCode}, progress bytes ${result.progress.map((p) => p.bytes).join(' ')}`;
+    throw new Error(`the run ended before it could be interrupted (${why})`);
+  }
   if (result.info) throw new Error(`the interrupted run was promoted as ${result.info.id}`);
   return result;
 }

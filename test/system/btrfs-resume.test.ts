@@ -10,6 +10,7 @@ import {
   readdirSync,
   rmSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +92,10 @@ test('R: btrfs: a resumed run never promotes a file mixing old and new blocks, n
   // big.bin is rewritten and the run killed part way: .incomplete holds a mix.
   const rewritten = randomBytes(6 * 1024 * 1024);
   writeFileSync(big, rewritten);
+  // rsync's quick check compares size and mtime in seconds: a rewrite in the same second as the
+  // first backup would look unchanged and nothing would be transferred to interrupt
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(big, later, later);
   await killedBackup(repo, src, 1024 * 1024);
   const mixed = readFileSync(join(repo.dir, '.incomplete', big));
   assert.ok(!mixed.equals(previous) && !mixed.equals(rewritten), 'precondition: a mixed file');
