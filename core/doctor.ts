@@ -62,7 +62,7 @@ export function rsyncWarning(version: string): string | undefined {
  * so on a client an rsync without it means no backup at all: a problem, not a warning.
  */
 export function rsyncConfineProblem(path: string, version: string | undefined): string | undefined {
-  if (rsyncHasOption(path, '--confine-root=')) return undefined;
+  if (rsyncHasOption(path, '--confine-root=DIR')) return undefined;
   return `rsync ${version ?? '(unknown version)'} has no --confine-root: Pullback needs rsync ${RSYNC_NEEDED} or later on the client (the gate refuses to run without it, so that a backup host cannot read outside the sources through filter rules)`;
 }
 
