@@ -55,10 +55,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
   let slot: Lock | undefined;
   let secrets: ReturnType<typeof writeOneTimeSecrets> | undefined;
   let overQuota = false;
-  const abort = new AbortController();
-  // The client going away (cancel, crash, link cut, EPIPE) or serve told to stop ends the pull.
-  const onGone = () => abort.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onGone, { once: true });
+  // ctx.signal: the client going away (cancel, crash, link cut, EPIPE) or serve told to stop
   ctx.input.resume(); // so that the end of input (the client's "stop") is seen
   try {
     slot = await acquireRunSlot(config.storage, config.maxParallel);
@@ -67,7 +64,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       overQuota = true;
       throw new PullbackError('NO_SPACE', quota);
     }
-    abort.signal.throwIfAborted();
+    ctx.signal.throwIfAborted();
     secrets = writeOneTimeSecrets(request, connection);
     // A receiver left running by a serve killed with SIGKILL must not write alongside ours.
     const orphans = await killOrphanedReceivers(join(repo.dir, '.incomplete') + '/');
@@ -104,7 +101,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
     // rsync names the file count only on the lines that end a file: keep it through a big one
     let files = 0;
     const outcome = await pullTrees(pull, {
-      signal: abort.signal,
+      signal: ctx.signal,
       onProgress: (p) => {
         files = p.filesTransferred ?? files;
         const now = Date.now();
@@ -177,7 +174,6 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       });
     throw error;
   } finally {
-    ctx.signal.removeEventListener('abort', onGone);
     if (secrets) rmSync(secrets.dir, { recursive: true, force: true });
     await slot?.release();
     await lock.release();
