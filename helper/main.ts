@@ -42,6 +42,8 @@ import { assertTreeNotSwappable } from '../core/system/tree-ownership.js';
 
 const STDIN_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 30_000;
+/** after the client closes stdin: how long the listener gets to end its one-shot by itself */
+const STOP_GRACE_MS = 3_000;
 const KEY_END = '-----END OPENSSH PRIVATE KEY-----';
 
 function fail(err: unknown): never {
@@ -154,8 +156,14 @@ async function main(): Promise<void> {
     if (stoppedWith !== undefined) return;
     stoppedWith = code;
     if (code !== 0) process.stderr.write(`HELPER_FAILED: ${why}\n`);
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
-      killTree(child.pid);
+    const pid = child.pid;
+    const running = () => pid !== undefined && child.exitCode === null && child.signalCode === null;
+    if (!running()) return;
+    if (code !== 0) return killTree(pid!);
+    // The client is done: the listener ends its one-shot itself and relays the gate's refusal
+    // reasons first; whatever is left after the grace time is killed.
+    process.kill(pid!, 'SIGTERM');
+    setTimeout(() => running() && killTree(pid!), STOP_GRACE_MS);
   };
   const readyTimer = setTimeout(
     () => stop('the one-shot did not start in time', 1),
