@@ -198,13 +198,16 @@ export function treeText(dir: string): string {
  * own scratch directory, the rule's file name, and the order in which stdout and stderr mix.
  */
 export function normalised(r: HostilePull, name: string): string {
-  return (r.stdout + r.stderr)
-    .replaceAll(name, '<merge-file>')
-    .replace(/\/host-[^/\s]+/g, '/host-X')
-    .replace(/(^|[ /])\.([^ /]+)\.[A-Za-z0-9]{6}(?=[ \n]|$)/gm, '$1.$2.XXXXXX') // rsync's temp names
-    .split('\n')
-    .filter((l) => !/bytes\/sec|speedup|^total:/.test(l))
-    .map((l) => l.replace(/\d+/g, '#'))
-    .sort()
-    .join('\n');
+  return (
+    (r.stdout + r.stderr)
+      .replaceAll(name, '<merge-file>')
+      .replace(/\/host-[^/\s]+/g, '/host-X')
+      .replace(/(^|[ /])\.([^ /]+)\.[A-Za-z0-9]{6}(?=[ \n]|$)/gm, '$1.$2.XXXXXX') // rsync's temp names
+      .split('\n')
+      // rates, and which side's exit trace got out before the connection closed: timing, not content
+      .filter((l) => !/bytes\/sec|speedup|^total:|_exit_cleanup\(/.test(l))
+      .map((l) => l.replace(/\d+/g, '#'))
+      .sort()
+      .join('\n')
+  );
 }
