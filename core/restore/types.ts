@@ -28,8 +28,7 @@ export interface FileVersion {
 }
 
 export type SnapshotSelector =
-  | { snapshot: string /* id or 'latest' */ }
-  | { before: string /* ISO time */ };
+  { snapshot: string /* id or 'latest' */ } | { before: string /* ISO time */ };
 
 export interface RestoreProgress {
   bytes: number;
