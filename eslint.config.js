@@ -53,18 +53,20 @@ export default tseslint.config(
         {
           patterns: [
             {
-              // core/format.js is pure and copied into the renderer build (scripts/build-ui.mjs).
+              // core/format.js and core/safe-text.js are pure and copied into the renderer build
+              // (scripts/build-ui.mjs).
               group: [
                 'node:*',
                 'electron',
                 'electron/*',
                 '**/core/**',
                 '!../core/format.js',
+                '!../core/safe-text.js',
                 '**/main/**',
                 '**/cli/**',
               ],
               message:
-                'renderer/ never imports Node, Electron, core/ (but core/format.js) or main/ code.',
+                'renderer/ never imports Node, Electron, core/ (but core/format.js, core/safe-text.js) or main/ code.',
             },
             {
               group: ['**/preload/**'],

@@ -63,3 +63,46 @@ export function asSentence(text: string): string {
   const capital = t[0]!.toUpperCase() + t.slice(1);
   return /[.!?…]$/.test(capital) ? capital : `${capital}.`;
 }
+
+const TYPE_LETTER: Record<string, string> = {
+  file: '-',
+  dir: 'd',
+  symlink: 'l',
+  fifo: 'p',
+  socket: 's',
+  char: 'c',
+  block: 'b',
+};
+
+/** `drwxr-sr-x`, as `ls -l` shows a type (core/restore's EntryType) and permission bits. */
+export function formatMode(type: string, mode: number): string {
+  const bit = (mask: number, letter: string) => (mode & mask ? letter : '-');
+  // setuid, setgid and sticky share the x column: lower case with x, upper case without.
+  const special = (mask: number, exec: number, letter: string) =>
+    mode & mask ? (mode & exec ? letter : letter.toUpperCase()) : bit(exec, 'x');
+  return [
+    TYPE_LETTER[type] ?? '?',
+    bit(0o400, 'r'),
+    bit(0o200, 'w'),
+    special(0o4000, 0o100, 's'),
+    bit(0o040, 'r'),
+    bit(0o020, 'w'),
+    special(0o2000, 0o010, 's'),
+    bit(0o004, 'r'),
+    bit(0o002, 'w'),
+    special(0o1000, 0o001, 't'),
+  ].join('');
+}
+
+/** "42 % · 3.1 MiB copied · 1.2 MiB/s · about 5 s left": a running transfer in one line. */
+export function transferText(p: {
+  percent: number;
+  bytes: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+}): string {
+  const parts = [`${Math.floor(p.percent)} %`, `${formatBytes(p.bytes)} copied`];
+  if (p.bytesPerSecond > 0) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
+  if (p.etaSeconds !== null) parts.push(`about ${formatDuration(p.etaSeconds)} left`);
+  return parts.join(' · ');
+}

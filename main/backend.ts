@@ -1,9 +1,16 @@
 import { existsSync } from 'node:fs';
 import type { AgentController } from '../core/agent/types.js';
 import { PullbackError, asPullbackError } from '../core/errors.js';
-import type { IpcResult, PullbackBackend, WindowName } from '../preload/api.js';
+import type {
+  IpcResult,
+  PullbackBackend,
+  RestoreEvent,
+  RestoreTarget,
+  WindowName,
+} from '../preload/api.js';
 import { createPairingSession } from './pairing-session.js';
 import { applyPreferences, toPreferences } from './preferences.js';
+import { createRestoreBackend } from './restore-backend.js';
 import type { SettingsStore } from './settings-store.js';
 
 /**
@@ -14,18 +21,33 @@ export interface BackendDeps {
   agent: AgentController;
   settings: SettingsStore;
   env: NodeJS.ProcessEnv;
-  openWindow(name: WindowName): void;
+  openWindow(name: WindowName, at?: RestoreTarget): void;
+  /** a running restore's progress, to the windows */
+  emit(event: RestoreEvent): void;
+  /** Electron's folder dialog (the Restore window types the folder without one) */
+  chooseFolder?(): Promise<string | null>;
   /** after a save: apply what lives outside the config file (the autostart entry) */
   afterSave?(startOnLogin: boolean): void;
   pairingLocalAddress?: string;
 }
 
-const WINDOWS: readonly WindowName[] = ['status', 'preferences', 'pairing'];
+const WINDOWS: readonly WindowName[] = ['status', 'preferences', 'pairing', 'restore'];
 
 function optionalString(value: unknown, what: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new PullbackError('BAD_REQUEST', `${what} must be a string`);
   return value;
+}
+
+function restoreTarget(value: unknown): RestoreTarget | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object') throw new PullbackError('BAD_REQUEST', 'at must be an object');
+  const { host, snapshot } = value as Record<string, unknown>;
+  if (typeof host !== 'string' || host === '') {
+    throw new PullbackError('BAD_REQUEST', 'at.host must be a host name');
+  }
+  const id = optionalString(snapshot, 'at.snapshot');
+  return id === undefined ? { host } : { host, snapshot: id };
 }
 
 export function createBackend(deps: BackendDeps): PullbackBackend {
@@ -35,7 +57,14 @@ export function createBackend(deps: BackendDeps): PullbackBackend {
     settings,
     ...(deps.pairingLocalAddress && { localAddress: deps.pairingLocalAddress }),
   });
+  const restore = createRestoreBackend({
+    settings,
+    env: deps.env,
+    emit: deps.emit,
+    ...(deps.chooseFolder && { chooseFolder: deps.chooseFolder }),
+  });
   return {
+    ...restore,
     getState: async () => agent.getState(),
     getHistory: (host, limit) =>
       agent.getHistory(
@@ -66,9 +95,13 @@ export function createBackend(deps: BackendDeps): PullbackBackend {
       await agent.reload();
     },
     pairCheck: () => pairing.check(),
-    async openWindow(name) {
+    async openWindow(name, at) {
       if (!WINDOWS.includes(name)) throw new PullbackError('BAD_REQUEST', `no window "${name}"`);
-      deps.openWindow(name);
+      const target = restoreTarget(at);
+      if (target && name !== 'restore') {
+        throw new PullbackError('BAD_REQUEST', `the ${name} window opens at no snapshot`);
+      }
+      deps.openWindow(name, target);
     },
   };
 }

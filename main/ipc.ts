@@ -6,6 +6,7 @@ import {
   type InvokeMethod,
   type IpcResult,
   type PullbackBackend,
+  type PullbackEvent,
 } from '../preload/api.js';
 import { invokeBackend } from './backend.js';
 import { isOwnPage } from './renderer-url.js';
@@ -27,10 +28,14 @@ export function registerIpc(backend: PullbackBackend): void {
   }
 }
 
-/** Agent events reach every open window (the pages filter what they need). */
+/** An event to every open window (the pages filter what they need). */
+export function sendToWindows(event: PullbackEvent): void {
+  for (const win of allWindows()) win.webContents.send(EVENT_CHANNEL, event);
+}
+
+/** Agent events reach every open window. */
 export function forwardAgentEvents(agent: AgentController): () => void {
   return agent.subscribe((event: AgentEvent) => {
-    if (event.type === 'log') return;
-    for (const win of allWindows()) win.webContents.send(EVENT_CHANNEL, event);
+    if (event.type !== 'log') sendToWindows(event);
   });
 }

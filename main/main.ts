@@ -4,7 +4,7 @@ import { asPullbackError } from '../core/errors.js';
 import { setStartOnLogin } from './autostart.js';
 import { createBackend } from './backend.js';
 import { electronSettingsStore } from './electron-settings.js';
-import { forwardAgentEvents, registerIpc } from './ipc.js';
+import { forwardAgentEvents, registerIpc, sendToWindows } from './ipc.js';
 import type { NotificationText } from './notification-text.js';
 import { notifyAgentEvent } from './notify.js';
 import { registerRendererScheme, serveRenderer } from './renderer-protocol.js';
@@ -12,7 +12,7 @@ import { installTestHooks } from './test-hooks.js';
 import { performTrayAction } from './tray-actions.js';
 import type { TrayAction } from './tray-menu.js';
 import { createTray } from './tray.js';
-import { hardenWebContents, openWindow } from './windows.js';
+import { chooseFolder, hardenWebContents, openWindow } from './windows.js';
 
 /**
  * The Electron main process: a thin shell over core/agent's controller (the same one the
@@ -58,6 +58,8 @@ async function start(): Promise<void> {
       settings,
       env,
       openWindow,
+      emit: sendToWindows,
+      chooseFolder,
       afterSave: (enabled) => setStartOnLogin(enabled, launchCommand(), env),
     }),
   );

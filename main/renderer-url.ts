@@ -1,5 +1,5 @@
 import { extname, join, normalize, sep } from 'node:path';
-import type { WindowName } from '../preload/api.js';
+import type { RestoreTarget, WindowName } from '../preload/api.js';
 
 /**
  * Our pages live at pullback://app/<page>.html, served from dist/renderer only (a custom
@@ -8,8 +8,18 @@ import type { WindowName } from '../preload/api.js';
 export const RENDERER_SCHEME = 'pullback';
 export const RENDERER_ORIGIN = `${RENDERER_SCHEME}://app`;
 
-export function pageUrl(name: WindowName): string {
-  return `${RENDERER_ORIGIN}/${name}.html`;
+/** `restore.html?host=…&snapshot=…`: a page and where it opens, relative to the origin. */
+export function pagePath(name: WindowName, at?: RestoreTarget): string {
+  if (!at) return `${name}.html`;
+  const query = new URLSearchParams({
+    host: at.host,
+    ...(at.snapshot && { snapshot: at.snapshot }),
+  });
+  return `${name}.html?${query.toString()}`;
+}
+
+export function pageUrl(name: WindowName, at?: RestoreTarget): string {
+  return `${RENDERER_ORIGIN}/${pagePath(name, at)}`;
 }
 
 /** IPC is answered only for frames showing one of our own pages. */

@@ -30,6 +30,8 @@ export async function performTrayAction(action: TrayAction, deps: TrayActionDeps
       return deps.openWindow('preferences');
     case 'open-pairing':
       return deps.openWindow('pairing');
+    case 'open-restore':
+      return deps.openWindow('restore');
     case 'quit':
       return deps.quit();
   }

@@ -16,6 +16,7 @@ export type TrayAction =
   | { kind: 'open-status' }
   | { kind: 'open-preferences' }
   | { kind: 'open-pairing' }
+  | { kind: 'open-restore' }
   | { kind: 'quit' };
 
 export interface MenuTemplateItem {
@@ -100,9 +101,16 @@ export function buildTrayMenu(state: AgentState, now: Date): MenuTemplateItem[] 
     }
     items.push(pauseItem(state));
   }
+  items.push(separator('sep-windows'), {
+    id: 'open',
+    label: 'Open Pullback…',
+    action: { kind: 'open-status' },
+  });
+  // Nothing to restore from before a backup host is paired.
+  if (!state.needsPairing) {
+    items.push({ id: 'restore', label: 'Restore…', action: { kind: 'open-restore' } });
+  }
   items.push(
-    separator('sep-windows'),
-    { id: 'open', label: 'Open Pullback…', action: { kind: 'open-status' } },
     { id: 'preferences', label: 'Preferences…', action: { kind: 'open-preferences' } },
     separator('sep-quit'),
     { id: 'quit', label: 'Quit', action: { kind: 'quit' } },

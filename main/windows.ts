@@ -1,10 +1,10 @@
-import { BrowserWindow, app, session, shell } from 'electron';
-import type { WindowName } from '../preload/api.js';
+import { BrowserWindow, app, dialog, session, shell, type OpenDialogOptions } from 'electron';
+import type { RestoreTarget, WindowName } from '../preload/api.js';
 import { PRELOAD_FILE } from './app-paths.js';
 import { isOwnPage, pageUrl } from './renderer-url.js';
 
 /**
- * The three windows, one of each at most, built along Electron's security checklist:
+ * The four windows, one of each at most, built along Electron's security checklist:
  * context isolation, sandbox, no Node in pages, our own protocol only, no navigation away,
  * no new windows, no webviews, no permissions beyond writing the clipboard.
  */
@@ -13,13 +13,16 @@ const SIZES: Record<WindowName, { width: number; height: number; title: string }
   status: { width: 560, height: 640, title: 'Pullback' },
   preferences: { width: 640, height: 760, title: 'Pullback Preferences' },
   pairing: { width: 600, height: 620, title: 'Pair with a backup host' },
+  restore: { width: 900, height: 760, title: 'Restore' },
 };
 
 const open = new Map<WindowName, BrowserWindow>();
 
-export function openWindow(name: WindowName): BrowserWindow {
+export function openWindow(name: WindowName, at?: RestoreTarget): BrowserWindow {
   const existing = open.get(name);
   if (existing && !existing.isDestroyed()) {
+    // Asked for another snapshot (a history row): the open window goes there.
+    if (at) void existing.loadURL(pageUrl(name, at));
     existing.show();
     existing.focus();
     return existing;
@@ -46,8 +49,22 @@ export function openWindow(name: WindowName): BrowserWindow {
   open.set(name, win);
   win.once('ready-to-show', () => win.show());
   win.on('closed', () => open.delete(name));
-  void win.loadURL(pageUrl(name));
+  void win.loadURL(pageUrl(name, at));
   return win;
+}
+
+/** The folder picker behind the Restore window's "Choose…" (attached to that window). */
+export async function chooseFolder(): Promise<string | null> {
+  const parent = open.get('restore');
+  const options: OpenDialogOptions = {
+    title: 'Restore into this folder',
+    properties: ['openDirectory', 'createDirectory'],
+  };
+  const picked =
+    parent && !parent.isDestroyed()
+      ? await dialog.showOpenDialog(parent, options)
+      : await dialog.showOpenDialog(options);
+  return picked.canceled ? null : (picked.filePaths[0] ?? null);
 }
 
 export function allWindows(): BrowserWindow[] {

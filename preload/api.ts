@@ -1,4 +1,10 @@
 import type { AgentEvent, AgentState, HistoryEntry } from '../core/agent/types.js';
+import type {
+  FileVersion,
+  RemoteEntry,
+  RestoreProgress,
+  RestoreResult,
+} from '../core/restore/types.js';
 
 /**
  * The one IPC contract between the Electron main process, the sandboxed preload and the
@@ -7,6 +13,13 @@ import type { AgentEvent, AgentState, HistoryEntry } from '../core/agent/types.j
  */
 
 export type { AgentEvent, AgentState, HistoryEntry, HostStatus } from '../core/agent/types.js';
+export type {
+  EntryType,
+  FileVersion,
+  RemoteEntry,
+  RestoreProgress,
+  RestoreResult,
+} from '../core/restore/types.js';
 
 /** A paired backup host as the preferences page shows it (the pinned key only as fingerprint). */
 export interface HostPreference {
@@ -55,7 +68,49 @@ export type PairingCheck =
   | { status: 'ok'; client: string; snapshots: number }
   | { status: 'error'; code: string; message: string };
 
-export type WindowName = 'status' | 'preferences' | 'pairing';
+export type WindowName = 'status' | 'preferences' | 'pairing' | 'restore';
+
+/** Where the Restore window opens: a backup host, and a snapshot on it (default: the newest). */
+export interface RestoreTarget {
+  host: string;
+  snapshot?: string;
+}
+
+/**
+ * One snapshot on the Restore window's timeline: the fields of core/handoff's SnapshotSummary
+ * it shows (that module's schema pulls in Node, which the renderer's types cannot load).
+ */
+export interface SnapshotSummary {
+  id: string;
+  startedAt: string;
+  finishedAt: string;
+  files?: number;
+  totalBytes?: number;
+  warnings: string[];
+}
+
+/** What the Restore window learns first: the hosts to pick from, and whether main has a folder picker. */
+export interface RestoreContext {
+  hosts: string[];
+  /** true in the app (Electron's dialog); without it the page asks for the folder as text */
+  folderPicker: boolean;
+}
+
+/** One restore from the Restore window (core/restore's restorePaths, never in place). */
+export interface RestoreRequest {
+  host: string;
+  /** a snapshot id */
+  snapshot: string;
+  /** the client's absolute paths, as listEntries gave them */
+  paths: string[];
+  /** an absolute folder here to restore into; absent: next to the originals */
+  to?: string;
+}
+
+/** main → renderer while a restore runs (on the one event channel, beside the agent's events). */
+export type RestoreEvent = { type: 'restore-progress'; progress: RestoreProgress };
+
+export type PullbackEvent = AgentEvent | RestoreEvent;
 
 /** What `window.pullback` offers the renderer. Every call may reject with "CODE: message". */
 export interface PullbackApi {
@@ -74,8 +129,27 @@ export interface PullbackApi {
   pairConfirm(): Promise<void>;
   /** does the backup host let us in yet? */
   pairCheck(): Promise<PairingCheck>;
-  openWindow(name: WindowName): Promise<void>;
-  onEvent(listener: (event: AgentEvent) => void): () => void;
+  /** the Restore window's hosts and capabilities */
+  restoreContext(): Promise<RestoreContext>;
+  /** our own snapshots on a backup host, oldest first (read-only) */
+  listSnapshots(host: string): Promise<SnapshotSummary[]>;
+  /** one folder of a snapshot, with the mode, owner, size and mtime the source had */
+  listEntries(
+    host: string,
+    snapshot: string,
+    path: string,
+  ): Promise<{ snapshot: string; entries: RemoteEntry[] }>;
+  /** the distinct versions of one path across the snapshots, oldest first */
+  fileVersions(host: string, path: string): Promise<FileVersion[]>;
+  /** resolves when the restore ends; progress arrives as "restore-progress" events */
+  restore(request: RestoreRequest): Promise<RestoreResult>;
+  /** stops the running restore (it then rejects with CANCELLED) */
+  cancelRestore(): Promise<void>;
+  /** main's folder picker; null when the user closed it (only when folderPicker is true) */
+  chooseFolder(): Promise<string | null>;
+  /** opens (or focuses) a window; `at` opens the Restore window at a host and snapshot */
+  openWindow(name: WindowName, at?: RestoreTarget): Promise<void>;
+  onEvent(listener: (event: PullbackEvent) => void): () => void;
 }
 
 /** The request/response methods (everything but the event subscription). */
@@ -100,10 +174,17 @@ export const CHANNELS = {
   pairStart: 'pullback:pairStart',
   pairConfirm: 'pullback:pairConfirm',
   pairCheck: 'pullback:pairCheck',
+  restoreContext: 'pullback:restoreContext',
+  listSnapshots: 'pullback:listSnapshots',
+  listEntries: 'pullback:listEntries',
+  fileVersions: 'pullback:fileVersions',
+  restore: 'pullback:restore',
+  cancelRestore: 'pullback:cancelRestore',
+  chooseFolder: 'pullback:chooseFolder',
   openWindow: 'pullback:openWindow',
 } as const satisfies { [M in InvokeMethod]: ChannelOf<M> };
 
-/** main → renderer: every agent event */
+/** main → renderer: every agent event, and a running restore's progress */
 export const EVENT_CHANNEL = 'pullback:event';
 
 /** What travels over IPC for every call: errors as values, so the message survives intact. */

@@ -3,7 +3,6 @@
 // channel names are derived from method names (the ChannelOf type keeps both sides in step).
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type {
-  AgentEvent,
   EVENT_CHANNEL,
   ChannelOf,
   InvokeArgs,
@@ -11,6 +10,7 @@ import type {
   InvokeResult,
   IpcResult,
   PullbackApi,
+  PullbackEvent,
 } from './api.js';
 
 const eventChannel: typeof EVENT_CHANNEL = 'pullback:event';
@@ -36,9 +36,16 @@ const api: PullbackApi = {
   pairStart: (userAtHost) => call('pairStart', userAtHost),
   pairConfirm: () => call('pairConfirm'),
   pairCheck: () => call('pairCheck'),
-  openWindow: (name) => call('openWindow', name),
+  restoreContext: () => call('restoreContext'),
+  listSnapshots: (host) => call('listSnapshots', host),
+  listEntries: (host, snapshot, path) => call('listEntries', host, snapshot, path),
+  fileVersions: (host, path) => call('fileVersions', host, path),
+  restore: (request) => call('restore', request),
+  cancelRestore: () => call('cancelRestore'),
+  chooseFolder: () => call('chooseFolder'),
+  openWindow: (name, at) => call('openWindow', name, at),
   onEvent(listener) {
-    const handler = (_event: IpcRendererEvent, payload: AgentEvent) => listener(payload);
+    const handler = (_event: IpcRendererEvent, payload: PullbackEvent) => listener(payload);
     ipcRenderer.on(eventChannel, handler);
     return () => {
       ipcRenderer.removeListener(eventChannel, handler);

@@ -1,17 +1,21 @@
 import type { HostStatus } from '../preload/api.js';
 
 /**
- * Formats for the pages. Bytes, durations and times are core/format.ts itself, the one pure
- * module the renderer may import (scripts/build-ui.mjs copies it into the renderer build).
+ * Formats for the pages. Bytes, durations, times and modes are core/format.ts itself, and text
+ * from the backup host goes through core/safe-text.ts: the pure modules the renderer may import
+ * (scripts/build-ui.mjs copies them into the renderer build).
  */
 export {
   asSentence,
   formatBytes,
   formatDateTime,
   formatDuration,
+  formatMode,
   formatWhen,
   relativeWhen,
+  transferText,
 } from '../core/format.js';
+export { safeText } from '../core/safe-text.js';
 
 export type Tone = 'ok' | 'busy' | 'warn' | 'bad';
 

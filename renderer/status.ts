@@ -9,6 +9,7 @@ import {
   formatDuration,
   formatWhen,
   phaseBadge,
+  transferText,
 } from './format.js';
 
 /** The status window: one card per backup host, then the recent history. */
@@ -94,11 +95,7 @@ function nextText(h: HostStatus, pausedUntil: string | undefined): string {
 
 function progressText(h: HostStatus): string {
   const p = h.progress;
-  if (!p || p.stage !== 'transferring') return 'Starting…';
-  const parts = [`${Math.floor(p.percent)} %`, `${formatBytes(p.bytes)} copied`];
-  if (p.bytesPerSecond > 0) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
-  if (p.etaSeconds !== null) parts.push(`about ${formatDuration(p.etaSeconds)} left`);
-  return parts.join(' · ');
+  return p?.stage === 'transferring' ? transferText(p) : 'Starting…';
 }
 
 function renderHost(h: HostStatus, pausedUntil: string | undefined) {
@@ -165,6 +162,20 @@ function render(state: AgentState) {
 // The headings again, for the stacked layout of narrow windows (and 200 % zoom).
 const HISTORY_COLUMNS = ['Finished', 'Host', 'Result', 'Files', 'Size', 'Took'];
 
+/** A finished time that opens the Restore window at the snapshot that run made. */
+function snapshotLink(host: string, snapshot: string, text: string): HTMLButtonElement {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'link';
+  button.textContent = text;
+  button.title = 'Browse and restore from this snapshot';
+  button.dataset.snapshot = snapshot;
+  button.addEventListener('click', () => {
+    pullback.openWindow('restore', { host, snapshot }).catch((err: unknown) => showPageError(err));
+  });
+  return button;
+}
+
 function historyRow(e: HistoryEntry): HTMLTableRowElement {
   const row = document.createElement('tr');
   const cells = [
@@ -177,8 +188,9 @@ function historyRow(e: HistoryEntry): HTMLTableRowElement {
   ];
   cells.forEach((text, i) => {
     const td = document.createElement('td');
-    td.textContent = text;
     td.dataset.label = HISTORY_COLUMNS[i];
+    if (i === 0 && e.snapshot) td.append(snapshotLink(e.host, e.snapshot, text));
+    else td.textContent = text;
     if (i === 2) {
       td.className = `result-${e.result}`;
       if (e.error) td.title = e.error.message;

@@ -33,7 +33,7 @@ copyMatching(join(root, 'renderer'), join(root, 'dist', 'renderer'), /\.(html|cs
 // The pure core modules the pages share with the CLI (one implementation, no twin in renderer/).
 // A page's `import '../core/format.js'` resolves, on the pullback://app/ origin, to
 // /core/format.js: that is dist/renderer/core/format.js, so the module is copied there.
-const SHARED_WITH_RENDERER = ['core/format.js'];
+const SHARED_WITH_RENDERER = ['core/format.js', 'core/safe-text.js'];
 for (const file of SHARED_WITH_RENDERER) {
   mkdirSync(dirname(join(root, 'dist', 'renderer', file)), { recursive: true });
   copyFileSync(join(root, 'dist', file), join(root, 'dist', 'renderer', file));

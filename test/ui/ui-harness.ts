@@ -8,9 +8,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createAgent, type Agent } from '../../core/agent/controller.js';
 import type { AgentEvent } from '../../core/agent/types.js';
 import { createBackend, invokeBackend } from '../../main/backend.js';
-import { CONTENT_SECURITY_POLICY } from '../../main/renderer-url.js';
+import { CONTENT_SECURITY_POLICY, pagePath } from '../../main/renderer-url.js';
 import { confSettingsStore } from '../../main/settings-store.js';
-import { CHANNELS, type PullbackBackend, type WindowName } from '../../preload/api.js';
+import {
+  CHANNELS,
+  type PullbackBackend,
+  type PullbackEvent,
+  type RestoreTarget,
+  type WindowName,
+} from '../../preload/api.js';
 
 /**
  * The renderer pages in Debian's Chromium, with `window.pullback` bridged to the real backend
@@ -103,6 +109,8 @@ export interface Bridged {
   backend: PullbackBackend;
   /** windows the page asked main to open */
   opened: WindowName[];
+  /** where it asked the Restore window to open (a host and snapshot), in order */
+  targets: RestoreTarget[];
   close(): Promise<void>;
 }
 
@@ -120,16 +128,14 @@ export async function openBridgedPage(
     colorScheme?: 'light' | 'dark';
     viewport?: { width: number; height: number };
     afterSave?: (startOnLogin: boolean) => void;
+    /** the Restore window's host and snapshot (the page's query, as main would load it) */
+    at?: RestoreTarget;
+    /** TEMPORARY stand-ins for calls whose core is not written yet (remove once it is) */
+    standIns?: Partial<PullbackBackend>;
   },
 ): Promise<Bridged> {
   const opened: WindowName[] = [];
-  const backend = createBackend({
-    agent: options.agent,
-    settings: confSettingsStore(options.env),
-    env: options.env,
-    openWindow: (w) => opened.push(w),
-    ...(options.afterSave && { afterSave: options.afterSave }),
-  });
+  const targets: RestoreTarget[] = [];
   const context = await browser.newContext({
     viewport: options.viewport ?? { width: 600, height: 720 },
     colorScheme: options.colorScheme ?? 'light',
@@ -138,6 +144,28 @@ export async function openBridgedPage(
     reducedMotion: 'reduce',
   });
   const page = await context.newPage();
+  // The in-page half of main's event fan-out (agent events and a restore's progress).
+  const emit = (event: PullbackEvent) => {
+    page
+      .evaluate(
+        (e) => (globalThis as unknown as { __pullbackEmit(e: unknown): void }).__pullbackEmit(e),
+        event,
+      )
+      .catch(() => {});
+  };
+  const backend: PullbackBackend = createBackend({
+    agent: options.agent,
+    settings: confSettingsStore(options.env),
+    env: options.env,
+    openWindow: (w, at) => {
+      opened.push(w);
+      if (at) targets.push(at);
+    },
+    // No folder picker here: the Restore window falls back to typing the folder.
+    emit,
+    ...(options.afterSave && { afterSave: options.afterSave }),
+  });
+  Object.assign(backend, options.standIns);
   page.on('pageerror', (err) => console.error(`[${name} page error] ${err.message}`));
   await page.exposeFunction('__pullbackInvoke', (method: string, args: unknown[]) =>
     invokeBackend(backend, method, args),
@@ -173,20 +201,15 @@ export async function openBridgedPage(
     Object.defineProperty(globalThis, 'pullback', { value: Object.freeze(api) });
   }, Object.keys(CHANNELS));
   const unsubscribe = options.agent.subscribe((event: AgentEvent) => {
-    if (event.type === 'log') return;
-    page
-      .evaluate(
-        (e) => (globalThis as unknown as { __pullbackEmit(e: unknown): void }).__pullbackEmit(e),
-        event,
-      )
-      .catch(() => {});
+    if (event.type !== 'log') emit(event);
   });
-  await page.goto(`${baseUrl}/${name}.html`);
+  await page.goto(`${baseUrl}/${pagePath(name, options.at)}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
   return {
     page,
     backend,
     opened,
+    targets,
     async close() {
       unsubscribe();
       await context.close();

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AgentState, HostStatus } from '../../core/agent/types.js';
+import type { AgentController } from '../../core/agent/types.js';
+import { performTrayAction } from '../../main/tray-actions.js';
 import { buildTrayMenu, findMenuItem, type MenuTemplateItem } from '../../main/tray-menu.js';
+import type { WindowName } from '../../preload/api.js';
 import { PAUSED_INDEFINITELY, trayIconState, trayTooltip } from '../../main/host-summary.js';
 
 const NOW = new Date('2026-11-26T18:00:00Z');
@@ -25,17 +28,21 @@ function state(hosts: HostStatus[], extra: Partial<AgentState> = {}): AgentState
 const ids = (items: MenuTemplateItem[]) => items.map((i) => i.id);
 const label = (items: MenuTemplateItem[], id: string) => findMenuItem(items, id)?.label;
 
-/** Every menu ends with the window items and Quit, whatever the state. */
+/** Every paired menu ends with the window items (Restore… among them) and Quit, whatever the state. */
 function assertCommonTail(items: MenuTemplateItem[]) {
-  assert.deepEqual(ids(items).slice(-5), [
+  assert.deepEqual(ids(items).slice(-6), [
     'sep-windows',
     'open',
+    'restore',
     'preferences',
     'sep-quit',
     'quit',
   ]);
   assert.deepEqual(findMenuItem(items, 'quit')?.action, { kind: 'quit' });
   assert.deepEqual(findMenuItem(items, 'open')?.action, { kind: 'open-status' });
+  assert.equal(label(items, 'restore'), 'Restore…');
+  assert.deepEqual(findMenuItem(items, 'restore')?.action, { kind: 'open-restore' });
+  assert.notEqual(findMenuItem(items, 'restore')?.enabled, false);
   assert.deepEqual(findMenuItem(items, 'preferences')?.action, { kind: 'open-preferences' });
 }
 
@@ -197,7 +204,7 @@ test('tray menu, host key changed: a clear line, error icon, Pair again offered'
   assert.equal(trayIconState(s), 'error');
 });
 
-test('tray menu, nothing paired: offers pairing instead of Back up now and Pause', () => {
+test('tray menu, nothing paired: offers pairing instead of Back up now, Pause and Restore', () => {
   const s = state([]);
   const items = buildTrayMenu(s, NOW);
   assert.deepEqual(ids(items), [
@@ -249,6 +256,38 @@ test('tray menu, several hosts: one status line each, Back up now per host or to
   assert.ok(findMenuItem(items, 'cancel'));
   assert.equal(trayIconState(s), 'running');
   assert.equal(trayTooltip(s, NOW).split('\n').length, 4);
+});
+
+test('tray menu, Restore…: offered in every paired state (also while backing up or paused) and opens the Restore window', async () => {
+  const running = host({
+    phase: 'running',
+    progress: {
+      stage: 'transferring',
+      percent: 10,
+      bytes: 1,
+      bytesPerSecond: 1,
+      etaSeconds: 60,
+      files: 1,
+    },
+  });
+  for (const s of [
+    state([host()]),
+    state([running]),
+    state([host({ phase: 'failed', reachable: 'unreachable' })]),
+    state([host()], { pausedUntil: PAUSED_INDEFINITELY }),
+    state([host(), host({ host: 'b' })]),
+  ]) {
+    assertCommonTail(buildTrayMenu(s, NOW));
+  }
+  const opened: WindowName[] = [];
+  const restore = findMenuItem(buildTrayMenu(state([host()]), NOW), 'restore');
+  assert.ok(restore?.action);
+  await performTrayAction(restore.action, {
+    agent: {} as AgentController, // opening a window never touches the agent
+    openWindow: (name) => opened.push(name),
+    quit: () => assert.fail('Restore… must not quit'),
+  });
+  assert.deepEqual(opened, ['restore']);
 });
 
 test('tray menu ids are unique in every state', () => {
