@@ -48,6 +48,15 @@ export default tseslint.config(
     // The pages talk to window.pullback only: types from preload/api.ts, nothing that runs.
     files: ['renderer/**/*.ts'],
     rules: {
+      // Names and messages from the backup host reach the pages as text, never as markup.
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'write', 'writeln'].map((property) => ({
+          property,
+          message:
+            'renderer/ puts text into the page with textContent (and safeText), never markup.',
+        })),
+      ],
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {

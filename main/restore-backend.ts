@@ -85,15 +85,14 @@ export function createRestoreBackend(deps: RestoreBackendDeps): RestoreBackend {
       return listRemoteSnapshots(host, key);
     },
     async listEntries(name, snapshot, path) {
+      const o = { snapshot: text(snapshot, 'snapshot'), path: absolutePath(path, 'path') };
       const { host, key } = hostNamed(name);
-      return listEntries(host, key, {
-        snapshot: text(snapshot, 'snapshot'),
-        path: absolutePath(path, 'path'),
-      });
+      return listEntries(host, key, o);
     },
     async fileVersions(name, path) {
+      const file = absolutePath(path, 'path');
       const { host, key } = hostNamed(name);
-      return fileVersions(host, key, absolutePath(path, 'path'));
+      return fileVersions(host, key, file);
     },
     async restore(value) {
       const request = restoreRequest(value);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isOwnPage, pageUrl, rendererFileFor } from '../../main/renderer-url.js';
+import { isOwnPage, pagePath, pageUrl, rendererFileFor } from '../../main/renderer-url.js';
 
 test('windows: IPC is answered only for our own pullback://app/ pages', () => {
   assert.equal(pageUrl('status'), 'pullback://app/status.html');
@@ -29,4 +29,14 @@ test('windows: the protocol serves only files inside dist/renderer, with their M
   assert.equal(rendererFileFor('pullback://app/..%2F..%2Fpackage.json', dir), undefined);
   assert.equal(rendererFileFor('pullback://app/status.js.map', dir), undefined);
   assert.equal(rendererFileFor('https://app/status.js', dir), undefined);
+});
+
+test('windows: the Restore window opens at a host and snapshot through its query, still our own page', () => {
+  const url = pageUrl('restore', { host: 'home & away', snapshot: '2026-11-26T180102Z' });
+  assert.equal(url, 'pullback://app/restore.html?host=home+%26+away&snapshot=2026-11-26T180102Z');
+  assert.equal(isOwnPage(url), true);
+  assert.equal(pagePath('restore', { host: 'home' }), 'restore.html?host=home');
+  assert.equal(pagePath('restore'), 'restore.html');
+  const dir = '/opt/Pullback/resources/app/dist/renderer';
+  assert.equal(rendererFileFor(url, dir)?.file, `${dir}/restore.html`);
 });
