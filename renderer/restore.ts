@@ -36,6 +36,8 @@ const view = {
   /** selected paths in the current snapshot, with what they are */
   selected: new Map<string, RemoteEntry>(),
   restoring: false,
+  /** the file whose versions are shown, if any */
+  versionsOf: undefined as RemoteEntry | undefined,
 };
 
 function show(id: string, text: string | undefined) {
@@ -150,8 +152,23 @@ async function selectSnapshot(id: string) {
     if (s.warnings.length > 0) facts.push(`${s.warnings.length} warnings`);
     show('snapshot-facts', facts.join(' · '));
   }
+  // The versions shown mark the one in this snapshot: mark it again.
+  if (view.versionsOf && !byId('versions').hidden) void showVersions(view.versionsOf);
   await browse(view.path);
 }
+
+// Left and right arrows walk the timeline, as in a radio group.
+timeline.addEventListener('keydown', (event) => {
+  if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+  const i = view.snapshots.findIndex((s) => s.id === view.snapshot);
+  const next = view.snapshots[i + (event.key === 'ArrowLeft' ? -1 : 1)];
+  if (!next) return;
+  event.preventDefault();
+  void selectSnapshot(next.id);
+  timeline
+    .querySelector<HTMLButtonElement>(`button[data-snapshot="${CSS.escape(next.id)}"]`)
+    ?.focus();
+});
 
 // ---- folders -------------------------------------------------------------------------------
 
@@ -242,6 +259,7 @@ function entryRow(e: RemoteEntry): HTMLTableRowElement {
 // ---- versions ------------------------------------------------------------------------------
 
 async function showVersions(e: RemoteEntry) {
+  view.versionsOf = e;
   const section = byId('versions');
   section.hidden = false;
   byId('versions-path').textContent = safeText(e.path);
@@ -255,6 +273,7 @@ async function showVersions(e: RemoteEntry) {
     show('versions-status', `Cannot list the versions: ${errorText(err)}`);
     return;
   }
+  if (view.versionsOf !== e) return; // another file was clicked meanwhile
   show(
     'versions-status',
     versions.length === 1
