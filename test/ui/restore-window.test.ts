@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../../core/agent/controller.js';
 import type { HistoryEntry } from '../../core/agent/types.js';
@@ -73,7 +82,13 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
   const report = join(source, 'docs', 'report.txt');
   writeFileSync(report, 'the first draft\n');
   utimesSync(report, new Date('2026-11-20T09:00:00Z'), new Date('2026-11-20T09:00:00Z'));
-  writeFileSync(join(source, 'docs', 'notes.md'), '# notes\n');
+  // What the source had, and the backup host's own copy cannot show (--fake-super stores these
+  // in xattrs; the stored file is 0644 and owned by the backup host's account).
+  const notes = join(source, 'docs', 'notes.md');
+  writeFileSync(notes, '# notes\n');
+  chmodSync(notes, 0o444);
+  const owner = process.getuid?.() === 0 ? { uid: 1234, gid: 5678 } : undefined;
+  if (owner) chownSync(notes, owner.uid, owner.gid);
   writeFileSync(join(source, HOSTILE_NAME), 'not markup\n');
   const host = await startBackupHost();
   const client = await makeTestClient(host, { sources: [source], name: 'laptop' });
@@ -136,6 +151,11 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
   const reportRow = row(page, 'report.txt');
   assert.match((await reportRow.locator('td.mode').textContent()) ?? '', /^-rw-/);
   assert.equal(await reportRow.locator('td').nth(4).textContent(), '16 B');
+  assert.equal(await row(page, 'notes.md').locator('td.mode').textContent(), '-r--r--r--');
+  assert.equal(
+    await row(page, 'notes.md').locator('td').nth(3).textContent(),
+    owner ? '1234:5678' : `${process.getuid?.()}:${process.getgid?.()}`,
+  );
 
   // Its versions: both, oldest first, the one in this snapshot marked.
   await reportRow.locator('button.open-versions').click();
