@@ -39,7 +39,7 @@ export async function serveRestorePlan(
       if (!reachable || (inTrees(path, trees) && !canRead(request.reader, self))) {
         selfDenied = true;
         skipped = at.stat.isDirectory() ? 1 + (await countBelow(at.fd, ctx.signal)) : 1;
-      } else if (at.stat.isDirectory()) {
+      } else if (at.stat.isDirectory() && request.reader.uid !== 0) {
         const walk = async (dirFd: number, rel: Buffer): Promise<void> => {
           await forEachChild(dirFd, async (children) => {
             for (const c of children) {

@@ -33,13 +33,14 @@ export function pathSegments(path: string): string[] {
  * The source argument the client's rsync sends for one restore: `/<snapshot>/<base64url of
  * the path>`. Only [A-Za-z0-9_/-] and the id's characters: whatever bytes the path holds
  * (spaces, newlines, a leading dash), the command line serve checks stays plain, and rsync's
- * own escaping never comes into it.
+ * own escaping never comes into it. A trailing "/" (a directory's contents, as the receiver
+ * must have asked for them) changes nothing: serve serves a directory's contents always.
  */
 export function encodeRestoreSource(snapshot: string, path: string): string {
   return `/${snapshot}/${Buffer.from(checkRestorePath(path), 'utf8').toString('base64url')}`;
 }
 
-const SOURCE = /^\/([0-9A-Za-z-]+)\/([A-Za-z0-9_-]{1,6000})$/;
+const SOURCE = /^\/([0-9A-Za-z-]+)\/([A-Za-z0-9_-]{1,6000})\/?$/;
 
 /** The inverse of encodeRestoreSource, for serve: throws REFUSED for anything else. */
 export function decodeRestoreSource(arg: string): { snapshot: string; path: string } {
