@@ -32,6 +32,19 @@ const COMMANDS: Record<string, Command> = {
     summary: "list this machine's snapshots on a backup host (read-only)",
     run: async (a) => (await import('./commands/snapshots.js')).snapshotsCommand(a),
   },
+  ls: {
+    summary: 'list a directory of a snapshot, with the modes and owners the source had',
+    run: async (a) => (await import('./commands/ls.js')).lsCommand(a),
+  },
+  versions: {
+    summary: "list a file's distinct versions across the snapshots",
+    run: async (a) => (await import('./commands/versions.js')).versionsCommand(a),
+  },
+  restore: {
+    summary:
+      'get files or trees back from a snapshot (next to the originals, --to DIR, --in-place)',
+    run: async (a) => (await import('./commands/restore.js')).restoreCommand(a),
+  },
   server: {
     summary: 'administer a backup host (init, add-client, prune, status, …)',
     run: async (a) => (await import('./commands/server.js')).serverCommand(a),

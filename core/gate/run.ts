@@ -53,7 +53,7 @@ function systemTool(name: string): string {
 }
 
 /** The full argv the gate runs for a validated rsync argv: rsync at low CPU and idle I/O priority. */
-function execArgv(rsyncArgv: string[], rsyncPath: string): string[] {
+export function execArgv(rsyncArgv: string[], rsyncPath: string): string[] {
   return [systemTool('nice'), '-n', '10', systemTool('ionice'), '-c3', rsyncPath, ...rsyncArgv];
 }
 
@@ -115,7 +115,7 @@ export async function runGate(opts: GateOptions): Promise<number> {
 }
 
 /** Runs argv with the gate's stdio (the rsync protocol stream), `fd` as its fd 3, and passes stop signals on. */
-function runInherited(argv: string[], fd: number | undefined): Promise<number> {
+export function runInherited(argv: string[], fd: number | undefined): Promise<number> {
   const [program = '', ...args] = argv;
   return new Promise((resolve) => {
     const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];

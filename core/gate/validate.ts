@@ -193,12 +193,21 @@ export interface SenderRequest {
   tree: string;
 }
 
+/** A command rsync sends to a read-only sender: its options (checked) and the paths after ".". */
+export interface ParsedSenderCommand {
+  options: string[];
+  paths: string[];
+}
+
 /**
- * Validates SSH_ORIGINAL_COMMAND as a read-only rsync sender of one tree of `allow`.
- * Throws PullbackError('REFUSED', why) otherwise.
+ * The checks every read-only sender command passes, whatever it may read: size, no control
+ * characters, `rsync --server --sender`, and each option before the "." on the allow-list
+ * (`extraFlags`: further value-less long options the caller allows). The caller checks the paths.
  */
-export function validateSenderCommand(command: string, allow: readonly string[]): SenderRequest {
-  const trees = allowedTrees(allow);
+export function parseSenderCommand(
+  command: string,
+  extraFlags: readonly string[] = [],
+): ParsedSenderCommand {
   if (command.trim() === '') refuse('the command is empty (not run by a remote rsync)');
   if (command.length > MAX_COMMAND) refuse(`the command is longer than ${MAX_COMMAND} characters`);
   const control = CONTROL.exec(command);
@@ -221,8 +230,17 @@ export function validateSenderCommand(command: string, allow: readonly string[])
   const dot = rest.indexOf('.');
   if (dot < 0) refuse('no "." argument: not a command line rsync sends');
   const options = rest.slice(0, dot);
-  const paths = rest.slice(dot + 1);
-  options.forEach(checkOption);
+  for (const option of options) if (!extraFlags.includes(option)) checkOption(option);
+  return { options, paths: rest.slice(dot + 1) };
+}
+
+/**
+ * Validates SSH_ORIGINAL_COMMAND as a read-only rsync sender of one tree of `allow`.
+ * Throws PullbackError('REFUSED', why) otherwise.
+ */
+export function validateSenderCommand(command: string, allow: readonly string[]): SenderRequest {
+  const trees = allowedTrees(allow);
+  const { options, paths } = parseSenderCommand(command);
   if (paths.length === 0) refuse('no source paths were given');
   if (paths.length > 1) refuse('more than one source path: one sender serves one tree');
   return { options, tree: checkTreeArgument(paths[0]!, trees) };

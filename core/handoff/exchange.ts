@@ -72,7 +72,10 @@ export function exchange(
           if (
             response.type === 'done' ||
             response.type === 'welcome' ||
-            response.type === 'snapshots'
+            response.type === 'snapshots' ||
+            response.type === 'listed' ||
+            response.type === 'versions' ||
+            response.type === 'plan'
           ) {
             final = response;
           }

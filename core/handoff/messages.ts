@@ -61,15 +61,55 @@ export const backupRequest = z
 
 export const listRequest = z.object({ v, type: z.literal('list') }).strict();
 
+/** A path of the client's, as it asks for it in its own snapshots (checked again by serve). */
+const restorePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => p.startsWith('/') && !p.includes('\0'), 'must be an absolute path without NUL');
+const snapshotRef = z
+  .string()
+  .refine((s) => s === 'latest' || isSnapshotId(s), 'must be a snapshot id or "latest"');
+
+/** `ls`: one directory (or the one entry of a file) of one of our snapshots, as the source had it. */
+export const lsRequest = z
+  .object({ v, type: z.literal('ls'), snapshot: snapshotRef, path: restorePath })
+  .strict();
+/** `versions`: the distinct versions of one path across our snapshots. */
+export const versionsRequest = z
+  .object({ v, type: z.literal('versions'), path: restorePath })
+  .strict();
+/** `restore-plan`: which entries under a path the given reader could not have read (skipped). */
+export const restorePlanRequest = z
+  .object({
+    v,
+    type: z.literal('restore-plan'),
+    snapshot: snapshotRef,
+    path: restorePath,
+    reader: z
+      .object({
+        uid: z.number().int().min(0).max(0xffffffff),
+        gids: z.array(z.number().int().min(0).max(0xffffffff)).max(1024),
+      })
+      .strict(),
+  })
+  .strict();
+
 export const requestSchema = z.discriminatedUnion('type', [
   helloRequest,
   backupRequest,
   listRequest,
+  lsRequest,
+  versionsRequest,
+  restorePlanRequest,
 ]);
 
 export type HelloRequest = z.infer<typeof helloRequest>;
 export type BackupRequest = z.infer<typeof backupRequest>;
 export type ListRequest = z.infer<typeof listRequest>;
+export type LsRequest = z.infer<typeof lsRequest>;
+export type VersionsRequest = z.infer<typeof versionsRequest>;
+export type RestorePlanRequest = z.infer<typeof restorePlanRequest>;
 export type HandoffRequest = z.infer<typeof requestSchema>;
 
 const errorCode = z.string().refine((c) => Object.hasOwn(ERROR_CODES, c), 'unknown error code');
@@ -100,6 +140,36 @@ export const statsSchema = z
     totalBytes: z.number().min(0).optional(),
     bytesTransferred: z.number().min(0).optional(),
     durationMs: z.number().min(0),
+  })
+  .strict();
+
+const entryType = z.enum(['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block']);
+/** Names travel as base64 of their bytes: any byte but "/" and NUL, untouched by safe-text. */
+const base64 = z
+  .string()
+  .max(8192)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+/** One entry of a snapshot, as the source had it (read from the --fake-super xattrs). */
+export const storedEntrySchema = z
+  .object({
+    name: base64,
+    type: entryType,
+    mode: z.number().int().min(0).max(0o7777),
+    uid: z.number().int().min(0),
+    gid: z.number().int().min(0),
+    size: z.number().int().min(0),
+    mtime: timestamp,
+    target: base64.optional(),
+  })
+  .strict();
+
+export const fileVersionSchema = z
+  .object({
+    type: entryType,
+    size: z.number().int().min(0),
+    mtime: timestamp,
+    snapshots: z.array(snapshotId).max(100_000),
   })
   .strict();
 
@@ -144,6 +214,26 @@ export const responseSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ v, type: z.literal('snapshots'), snapshots: z.array(snapshotSummarySchema) }).strict(),
+  /** `ls`: entries come in batches (a line is at most MAX_LINE_BYTES), then `listed` */
+  z.object({ v, type: z.literal('entries'), entries: z.array(storedEntrySchema) }).strict(),
+  z
+    .object({ v, type: z.literal('listed'), snapshot: snapshotId, self: storedEntrySchema })
+    .strict(),
+  z.object({ v, type: z.literal('versions'), versions: z.array(fileVersionSchema) }).strict(),
+  /** `restore-plan`: the skipped entries' paths below the requested one come in batches, then `plan` */
+  z.object({ v, type: z.literal('denied'), paths: z.array(base64) }).strict(),
+  z
+    .object({
+      v,
+      type: z.literal('plan'),
+      snapshot: snapshotId,
+      self: storedEntrySchema,
+      /** the requested path itself could not have been read: nothing of it is restored */
+      selfDenied: z.boolean(),
+      /** entries skipped in all, those inside the denied directories included */
+      skipped: z.number().int().min(0),
+    })
+    .strict(),
   z
     .object({ v, type: z.literal('error'), code: errorCode, message: z.string().max(4096) })
     .strict(),
@@ -153,6 +243,8 @@ export type HandoffResponse = z.infer<typeof responseSchema>;
 export type ProgressMessage = Extract<HandoffResponse, { type: 'progress' }>;
 export type DoneMessage = Extract<HandoffResponse, { type: 'done' }>;
 export type SnapshotSummary = z.infer<typeof snapshotSummarySchema>;
+export type StoredEntry = z.infer<typeof storedEntrySchema>;
+export type FileVersionMessage = z.infer<typeof fileVersionSchema>;
 
 export function isIpAddress(value: string): boolean {
   return isIP(value) !== 0;

@@ -46,6 +46,11 @@ const HANDLERS: {
   hello: async (_request, ctx) => (await import('./serve-hello.js')).serveHello(ctx),
   list: async (_request, ctx) => (await import('./serve-list.js')).serveList(ctx),
   backup: async (request, ctx) => (await import('./serve-backup.js')).serveBackup(request, ctx),
+  ls: async (request, ctx) => (await import('./serve-ls.js')).serveLs(request, ctx),
+  versions: async (request, ctx) =>
+    (await import('./serve-versions.js')).serveVersions(request, ctx),
+  'restore-plan': async (request, ctx) =>
+    (await import('./serve-restore-plan.js')).serveRestorePlan(request, ctx),
 };
 
 function dispatch(request: HandoffRequest, ctx: ServeContext): Promise<void> {
@@ -129,6 +134,10 @@ export async function serve(options: ServeOptions): Promise<number> {
     validateClientName(options.client);
     const connection = parseSshConnection((options.env ?? process.env).SSH_CONNECTION);
     const config = readServerConfig(options.configFile);
+    // A restore is the client's own rsync asking for a sender, not a handoff request.
+    const command = (options.env ?? process.env).SSH_ORIGINAL_COMMAND ?? '';
+    if (command.startsWith('rsync '))
+      return (await import('./serve-restore.js')).serveRestore(command, config, options);
     // Before a byte of the request: a second connection of this client waiting is BUSY at once.
     const slot = await acquireRequestSlot(config.storage, options.client);
     let request: HandoffRequest;

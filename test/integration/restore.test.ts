@@ -1,0 +1,113 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
+import { makeHostileTree } from '../support/sample-tree.js';
+import { assertTreesIdentical } from '../support/tree-compare.js';
+import { runBackup } from '../../core/handoff/backup-client.js';
+import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
+import { pullbackCommand } from '../../core/self-command.js';
+
+let host: BackupHost;
+before(async () => {
+  host = await startBackupHost();
+});
+after(async () => {
+  await host?.stop();
+});
+
+/** The real CLI, as the client's user runs it. */
+function cli(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const [program, ...rest] = pullbackCommand(...args);
+  const r = spawnSync(program!, rest, { env, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function backedUp(make: (source: string) => void) {
+  const source = mkdtempSync(join(tmpdir(), 'pullback-src-'));
+  make(source);
+  const client = await makeTestClient(host, { sources: [source] });
+  const opts = {
+    config: client.config,
+    host: client.config.hosts[0]!,
+    identityKey: client.identityKey,
+    launcher: launchUserOneShot,
+  };
+  const first = await runBackup(opts);
+  return { source, client, opts, first };
+}
+
+test('pullback restore --to gives a tree rsync finds identical to the source (hardlinks, symlinks, sparse, xattrs, ACL, fifo, 0600, odd names)', async () => {
+  const { source, client } = await backedUp(makeHostileTree);
+  const to = mkdtempSync(join(tmpdir(), 'pullback-restored-'));
+  const r = cli(client.env, 'restore', source, '--to', to);
+  assert.equal(r.status, 0, r.stderr);
+  const restored = join(to, source.slice(source.lastIndexOf('/') + 1));
+  assert.match(r.stdout, new RegExp(`restored ${source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assertTreesIdentical(source, restored);
+});
+
+test('pullback restore without --to puts the item next to the original under a dated name', async () => {
+  const { source, client } = await backedUp((s) => writeFileSync(join(s, 'report.odt'), 'v1\n'));
+  writeFileSync(join(source, 'report.odt'), 'changed since\n');
+  const r = cli(client.env, 'restore', join(source, 'report.odt'), '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const done = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; items?: { restoredTo: string }[] })
+    .find((m) => m.type === 'done');
+  const to = done!.items![0]!.restoredTo;
+  assert.match(to, /\/report\.odt \(restored \d{4}-\d{2}-\d{2} \d{2}:\d{2}\)$/);
+  assert.equal(readFileSync(to, 'utf8'), 'v1\n');
+  assert.equal(readFileSync(join(source, 'report.odt'), 'utf8'), 'changed since\n');
+});
+
+test('pullback restore --in-place moves the original aside first and says where', async () => {
+  const { source, client } = await backedUp((s) => writeFileSync(join(s, 'notes.txt'), 'good\n'));
+  writeFileSync(join(source, 'notes.txt'), 'broken\n');
+  const r = cli(client.env, 'restore', join(source, 'notes.txt'), '--in-place');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(join(source, 'notes.txt'), 'utf8'), 'good\n');
+  const aside = /moved the original aside to (.*)$/m.exec(r.stdout)?.[1];
+  assert.ok(aside && existsSync(aside), `where the original went is said: ${r.stdout}`);
+  assert.equal(readFileSync(aside, 'utf8'), 'broken\n');
+});
+
+test('pullback versions lists both versions of a changed file; ls shows what the source had', async () => {
+  const { source, client, opts } = await backedUp((s) =>
+    writeFileSync(join(s, 'draft.txt'), 'one\n', { mode: 0o640 }),
+  );
+  writeFileSync(join(source, 'draft.txt'), 'version two\n');
+  utimesSync(join(source, 'draft.txt'), new Date(), new Date(Date.now() + 5000));
+  await runBackup(opts);
+  const r = cli(client.env, 'versions', join(source, 'draft.txt'), '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const versions = JSON.parse(r.stdout) as { size: number; snapshots: string[] }[];
+  assert.equal(versions.length, 2, r.stdout);
+  assert.deepEqual(
+    versions.map((v) => v.size),
+    [4, 12],
+  );
+  const ls = cli(client.env, 'ls', source, '--json');
+  assert.equal(ls.status, 0, ls.stderr);
+  const entry = (
+    JSON.parse(ls.stdout) as { entries: { name: string; mode: number }[] }
+  ).entries.find((e) => e.name === 'draft.txt');
+  assert.equal(entry?.mode, 0o640);
+});
+
+test('a never-backed-up path and a ".." path are refused with one line', async () => {
+  const { source, client } = await backedUp((s) => writeFileSync(join(s, 'a.txt'), 'a\n'));
+  const missing = cli(client.env, 'restore', join(source, 'never-there.txt'));
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr.trim(), /^NOT_FOUND: .*never-there\.txt/);
+  assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
+  const dotdot = cli(client.env, 'restore', `${source}/../etc/passwd`);
+  assert.equal(dotdot.status, 2);
+  assert.match(dotdot.stderr.trim(), /^BAD_ARGS: .*"\.\."/);
+  assert.equal(dotdot.stderr.trim().split('\n').length, 1, dotdot.stderr);
+});
