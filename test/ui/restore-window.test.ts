@@ -6,7 +6,6 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
-  rmSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -24,7 +23,6 @@ import {
   testAgent,
 } from './ui-harness.js';
 import type { Page } from 'playwright-core';
-import { restoreStandIns } from './restore-stand-in.js';
 
 // A name a hostile backup host (or a hostile file on the laptop) could hand the window: markup
 // and a terminal escape. It must show as text, with the escape visible, and run nothing.
@@ -121,10 +119,6 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
     agent,
     viewport: { width: 900, height: 900 },
     at: status.targets[0]!,
-    // TEMPORARY until core/restore is written: see restore-stand-in.ts.
-    ...(process.env.PULLBACK_RESTORE_STAND_IN === '1' && {
-      standIns: restoreStandIns(join(host.storage, 'laptop', 'snapshots')),
-    }),
   });
   const pressed = page.locator('#timeline button[aria-pressed="true"]');
   await pressed.waitFor();
@@ -172,6 +166,10 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
   assert.match((await page.locator('#selection-text').textContent()) ?? '', /^One item/);
   await page.locator('#where-folder').check();
   await page.locator('#to-folder').fill(restoreTo);
+  await page.evaluate(`window.__restoreProgress = [];
+    window.pullback.onEvent((e) => {
+      if (e.type === 'restore-progress') window.__restoreProgress.push(e.progress.percent);
+    });`);
   await page.locator('#restore-start').click();
   await page.locator('#restore-result').waitFor({ timeout: 60_000 });
   assert.equal(await page.locator('#restore-error').isVisible(), false);
@@ -189,8 +187,29 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
     'the result says where it went',
   );
   assert.equal(await page.locator('#result-skipped').textContent(), 'Nothing was skipped.');
+  const progress = (await page.evaluate('window.__restoreProgress')) as number[];
+  assert.ok(progress.length > 0, 'the restore reported its progress to the window');
+  assert.equal(progress.at(-1), 100);
   await screenshot(page, 'restore');
   await assertFitsAtDoubleZoom(page, 900);
 
-  rmSync(restored);
+  // The newer version, next to the original: a new name beside it, the original untouched.
+  await page.locator('#where-next').check();
+  await versions.nth(1).getByRole('button', { name: 'Restore this version' }).click();
+  await page.locator('#restore-result').waitFor();
+  await page.waitForFunction(
+    `document.querySelector('#result-summary').textContent.startsWith('Restored this version')`,
+  );
+  const beside = readdirSync(join(source, 'docs')).filter((n) => n.startsWith('report.txt ('));
+  assert.equal(beside.length, 1, `one restored copy next to the original: ${beside.join(', ')}`);
+  assert.match(beside[0]!, /^report\.txt \(restored \d{4}-\d\d-\d\d \d\d:\d\d\)$/);
+  assert.equal(
+    readFileSync(join(source, 'docs', beside[0]!), 'utf8'),
+    'the final text, much longer than the first draft\n',
+  );
+  assert.equal(readFileSync(report, 'utf8'), 'the final text, much longer than the first draft\n');
+  assert.equal(
+    await page.locator('#result-items li code.restored-to').textContent(),
+    join(source, 'docs', beside[0]!),
+  );
 });

@@ -130,8 +130,6 @@ export async function openBridgedPage(
     afterSave?: (startOnLogin: boolean) => void;
     /** the Restore window's host and snapshot (the page's query, as main would load it) */
     at?: RestoreTarget;
-    /** TEMPORARY stand-ins for calls whose core is not written yet (remove once it is) */
-    standIns?: Partial<PullbackBackend>;
   },
 ): Promise<Bridged> {
   const opened: WindowName[] = [];
@@ -153,7 +151,7 @@ export async function openBridgedPage(
       )
       .catch(() => {});
   };
-  const backend: PullbackBackend = createBackend({
+  const backend = createBackend({
     agent: options.agent,
     settings: confSettingsStore(options.env),
     env: options.env,
@@ -165,7 +163,6 @@ export async function openBridgedPage(
     emit,
     ...(options.afterSave && { afterSave: options.afterSave }),
   });
-  Object.assign(backend, options.standIns);
   page.on('pageerror', (err) => console.error(`[${name} page error] ${err.message}`));
   await page.exposeFunction('__pullbackInvoke', (method: string, args: unknown[]) =>
     invokeBackend(backend, method, args),
