@@ -445,7 +445,24 @@ byId('choose-folder').addEventListener('click', () => {
   );
 });
 
+/** A backup to this host just finished: its snapshot joins the timeline, the view stays. */
+async function refreshTimeline() {
+  const host = view.host;
+  const snapshots = await pullback.listSnapshots(host);
+  if (host !== view.host) return;
+  view.snapshots = snapshots;
+  timeline.replaceChildren(...snapshots.map(timelineItem));
+  for (const b of timeline.querySelectorAll<HTMLButtonElement>('button.point')) {
+    b.setAttribute('aria-pressed', String(b.dataset.snapshot === view.snapshot));
+  }
+}
+
 pullback.onEvent((event) => {
+  if (event.type === 'backup-finished' && event.host === view.host) {
+    // Errors here show when a snapshot is picked next.
+    (view.snapshots.length === 0 ? loadSnapshots() : refreshTimeline()).catch(() => {});
+    return;
+  }
   if (event.type !== 'restore-progress' || !view.restoring) return;
   byId<HTMLProgressElement>('restore-bar').value = event.progress.percent;
   byId('restore-progress-text').textContent =

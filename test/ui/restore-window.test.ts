@@ -212,4 +212,13 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
     await page.locator('#result-items li code.restored-to').textContent(),
     join(source, 'docs', beside[0]!),
   );
+
+  // A backup made while the window is open joins the timeline; the snapshot shown stays.
+  const third = await backUp(agent);
+  await page.locator('#timeline button.point').nth(2).waitFor();
+  assert.equal(
+    await page.locator('#timeline button.point').nth(2).getAttribute('data-snapshot'),
+    third.snapshot,
+  );
+  assert.equal(await pressed.getAttribute('data-snapshot'), first.snapshot);
 });
