@@ -83,17 +83,29 @@ function snapshotTime(id: string): string {
 // ---- hosts and snapshots -------------------------------------------------------------------
 
 async function loadSnapshots(wanted?: string) {
+  const host = view.host;
+  // Nothing of the last host's snapshot stays on screen.
   view.snapshots = [];
+  view.snapshot = '';
+  view.selected.clear();
+  renderSelection();
   timeline.replaceChildren();
+  byId('crumbs').replaceChildren();
+  entriesTable.hidden = true;
+  show('entries-status', undefined);
   show('snapshot-facts', undefined);
-  show('snapshots-status', `Asking ${view.host} for its snapshots…`);
+  show('snapshots-status', `Asking ${host} for its snapshots…`);
+  let snapshots: SnapshotSummary[];
   try {
-    view.snapshots = await pullback.listSnapshots(view.host);
+    snapshots = await pullback.listSnapshots(host);
   } catch (err) {
+    if (host !== view.host) return;
     show('snapshots-status', undefined);
-    show('page-error', `Cannot list the snapshots on ${view.host}: ${errorText(err)}`);
+    show('page-error', `Cannot list the snapshots on ${host}: ${errorText(err)}`);
     return;
   }
+  if (host !== view.host) return; // another host was picked meanwhile
+  view.snapshots = snapshots;
   show('page-error', undefined);
   if (view.snapshots.length === 0) {
     show('snapshots-status', `There are no snapshots on ${view.host} yet.`);
