@@ -6,6 +6,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  rmSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -187,6 +188,26 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
     'the result says where it went',
   );
   assert.equal(await page.locator('#result-skipped').textContent(), 'Nothing was skipped.');
+  // Again into the same folder: refused in one line, and the restored file is left alone.
+  await page.locator('#restore-start').click();
+  await page.locator('#restore-error').waitFor();
+  assert.match((await page.locator('#restore-error').textContent()) ?? '', /already exists/);
+  assert.equal(await page.locator('#restore-result').isVisible(), false);
+  assert.equal(readFileSync(restored, 'utf8'), 'the first draft\n');
+  // A folder that is not a full path never leaves the page.
+  await page.locator('#to-folder').fill('Restored');
+  await page.locator('#restore-start').click();
+  assert.match(
+    (await page.locator('#restore-error').textContent()) ?? '',
+    /^The folder must be a full path/,
+  );
+  // Once the earlier copy is gone, the same restore goes through.
+  rmSync(restored);
+  await page.locator('#to-folder').fill(restoreTo);
+  await page.locator('#restore-start').click();
+  await page.locator('#restore-result').waitFor();
+  assert.equal(readFileSync(restored, 'utf8'), 'the first draft\n');
+
   const progress = (await page.evaluate('window.__restoreProgress')) as number[];
   assert.ok(progress.length > 0, 'the restore reported its progress to the window');
   assert.equal(progress.at(-1), 100);
