@@ -26,7 +26,7 @@ export async function serveLs(request: LsRequest, ctx: ServeContext): Promise<vo
       if (at.stat.isDirectory()) {
         const entries: StoredEntry[] = [];
         await forEachChild(at.fd, (children) => {
-          for (const c of children) entries.push(storedEntry(c.fd, c.name, c.stat, c.stored));
+          for (const c of children) entries.push(storedEntry(at.fd, c.name, c.stat, c.stored));
         });
         inBatches(entries, (batch) =>
           ctx.send({ v: PROTOCOL_VERSION, type: 'entries', entries: batch }),

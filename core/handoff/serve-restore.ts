@@ -65,7 +65,6 @@ export async function serveRestore(
       ],
       RSYNC,
     );
-    options.log?.(`restore of ${JSON.stringify(path)} from ${info.id} for ${options.client}`);
     return await runInherited(argv, fd);
   } catch (err) {
     const line = asPullbackError(err).toLine();

@@ -86,7 +86,7 @@ function notFound(path: string): PullbackError {
 
 /** The entry as the source had it: the stored xattr where there is one, else the file's own stat. */
 export function storedEntry(
-  fd: number,
+  parentFd: number,
   name: Buffer,
   st: Stats,
   stored: StoredMode | undefined,
@@ -102,17 +102,20 @@ export function storedEntry(
     mtime: new Date(st.mtimeMs).toISOString(),
   };
   if (type === 'symlink') {
-    entry.target = linkTarget(fd, st).toString('base64');
+    entry.target = linkTarget(parentFd, name, st).toString('base64');
     entry.size = Buffer.from(entry.target, 'base64').length;
   }
   return entry;
 }
 
-/** A stored symlink's target: a real symlink's, or (--fake-super) the content of the file. */
-function linkTarget(fd: number, st: Stats): Buffer {
+/**
+ * A stored symlink's target: a real symlink's, or (--fake-super) the content of the file.
+ * By name in its directory: /proc/self/fd/N of the entry would be a link itself.
+ */
+function linkTarget(parentFd: number, name: Buffer, st: Stats): Buffer {
   if (st.isSymbolicLink())
-    return readlinkSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }) as Buffer;
-  const file = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return readlinkSync(via(parentFd, name), { encoding: 'buffer' }) as Buffer;
+  const file = openSync(via(parentFd, name), constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const buf = Buffer.alloc(MAX_LINK_BYTES);
     return buf.subarray(0, readSync(file, buf, 0, buf.length, 0));
@@ -168,5 +171,6 @@ export async function forEachChild(
 /** What the source had for the located entry itself. */
 export async function locatedEntry(at: Located): Promise<StoredEntry> {
   const [stored] = at.stat.isSymbolicLink() ? [undefined] : await readStatXattrs([at.fd]);
-  return storedEntry(at.fd, Buffer.from(at.name ?? '/'), at.stat, stored);
+  // the snapshot's root is a directory: it has no parent, and needs none
+  return storedEntry(at.parentFd ?? at.fd, Buffer.from(at.name ?? '/'), at.stat, stored);
 }
