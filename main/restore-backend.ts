@@ -34,6 +34,8 @@ export type RestoreBackend = Pick<
 
 const MAX_PATHS = 10_000;
 
+const cancelled = () => new PullbackError('CANCELLED', 'the restore was cancelled');
+
 function text(value: unknown, what: string): string {
   if (typeof value !== 'string' || value === '') {
     throw new PullbackError('BAD_REQUEST', `${what} must be a non-empty string`);
@@ -108,12 +110,17 @@ export function createRestoreBackend(deps: RestoreBackendDeps): RestoreBackend {
           signal: controller.signal,
           onProgress: (progress) => deps.emit({ type: 'restore-progress', progress }),
         });
+      } catch (err) {
+        // Cancelled while connecting or between items, the abort surfaces as whatever was
+        // waiting (a closed channel, an AbortError): the window is told it was cancelled.
+        if (controller.signal.aborted) throw cancelled();
+        throw err;
       } finally {
         running = undefined;
       }
     },
     async cancelRestore() {
-      running?.abort();
+      running?.abort(cancelled());
     },
     async chooseFolder() {
       if (!deps.chooseFolder) {

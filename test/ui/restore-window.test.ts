@@ -201,9 +201,15 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
     (await page.locator('#restore-error').textContent()) ?? '',
     /^The folder must be a full path/,
   );
-  // Once the earlier copy is gone, the same restore goes through.
+  // Cancelled at once: the window says so, and nothing arrives in the folder.
   rmSync(restored);
   await page.locator('#to-folder').fill(restoreTo);
+  await page.locator('#restore-start').click();
+  await page.locator('#restore-cancel').click();
+  await page.locator('#restore-error').getByText('The restore was cancelled.').waitFor();
+  assert.deepEqual(readdirSync(restoreTo), []);
+
+  // Then the same restore goes through.
   await page.locator('#restore-start').click();
   await page.locator('#restore-result').waitFor();
   assert.equal(readFileSync(restored, 'utf8'), 'the first draft\n');
