@@ -62,7 +62,7 @@ function literalPattern(rel: Buffer): Buffer {
 }
 
 /** The secrets and lists of one transfer: 0600 files in a 0700 directory, removed after. */
-function writeSecrets(o: TransferOptions): { dir: string; excludeFile?: string } {
+function writeSecrets(o: TransferOptions): { dir: string; filterFile: string } {
   const base = /\s|['"\\]/.test(tmpdir()) ? '/tmp' : tmpdir();
   const dir = mkdtempSync(join(base, 'pullback-restore-'));
   chmodSync(dir, 0o700);
@@ -72,7 +72,7 @@ function writeSecrets(o: TransferOptions): { dir: string; excludeFile?: string }
     knownHostsLine(o.host.address, o.host.port, o.host.hostKey) + '\n',
     { mode: 0o600 },
   );
-  const excludeFile = join(dir, 'filter');
+  const filterFile = join(dir, 'filter');
   const top = Buffer.from(`/${o.name}`);
   const rule = (prefix: string, pattern: Buffer) =>
     Buffer.concat([Buffer.from(prefix), literalPattern(pattern), Buffer.from([0])]);
@@ -81,13 +81,13 @@ function writeSecrets(o: TransferOptions): { dir: string; excludeFile?: string }
     rule('+ ', top),
     Buffer.from('- /*\0'),
   ];
-  writeFileSync(excludeFile, Buffer.concat(rules), { mode: 0o600 });
-  return { dir, excludeFile };
+  writeFileSync(filterFile, Buffer.concat(rules), { mode: 0o600 });
+  return { dir, filterFile };
 }
 
 export function buildTransferArgv(
   o: TransferOptions,
-  secrets: { dir: string; excludeFile?: string },
+  secrets: { dir: string; filterFile: string },
 ): string[] {
   const ssh = [
     o.sshPath ?? 'ssh',
@@ -127,7 +127,9 @@ export function buildTransferArgv(
     '--info=progress2',
     '--no-inc-recursive',
     ...(o.asRoot ? [] : ['--no-devices']),
-    ...(secrets.excludeFile ? [`--exclude-from=${secrets.excludeFile}`, '--from0'] : []),
+    // --from0 first: rsync reads the rules file as soon as it parses --exclude-from
+    '--from0',
+    `--exclude-from=${secrets.filterFile}`,
     // rsync splits -e on spaces: every part above is free of spaces and quotes
     '-e',
     ssh.join(' '),
