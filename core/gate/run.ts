@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { constants } from 'node:os';
 import { asPullbackError, PullbackError } from '../errors.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
@@ -8,6 +16,7 @@ import { appendRefusal, PEER_REFUSAL } from './refusal-log.js';
 import { assertRsyncConfines } from './rsync-confine.js';
 import { treeArgument } from './trees.js';
 import { validateSenderCommand } from './validate.js';
+import { listFileName, validateFileList } from '../change-index/list-file.js';
 
 export interface GateOptions {
   /** trees the backup host may read (absolute, existing) */
@@ -25,6 +34,8 @@ export interface GateOptions {
    * a tree the gate (without capabilities) cannot walk to may be passed to rsync by name.
    */
   ancestorsChecked?: boolean;
+  /** the one-shot directory's change lists (the client wrote them): an incremental may use them */
+  listDir?: string;
 }
 
 /** The pinned tree as rsync gets it: fd 3 of rsync, or (system mode, see above) the name. */
@@ -36,6 +47,39 @@ interface RsyncSource {
 
 /** rsync's fd 3 is the pinned tree: the spawn's fourth stdio slot. */
 const PINNED_FD_IN_RSYNC = 3;
+/** rsync's fd 4 is the change list the gate opened and checked (incrementals only). */
+const LIST_FD_IN_RSYNC = 4;
+const MAX_LIST_BYTES = 1 << 30;
+
+/**
+ * Opens the client's own change list of `tree` (never a name from the peer), checks every name
+ * in it, and returns the fd rsync reads it from: read positionally, so its offset stays at 0.
+ */
+function openChangeList(listDir: string | undefined, tree: string): number {
+  if (listDir === undefined) throw new PullbackError('REFUSED', 'this one-shot has no change list');
+  let fd: number;
+  try {
+    fd = openSync(join(listDir, listFileName(tree)), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+  } catch {
+    throw new PullbackError('REFUSED', `there is no change list for tree ${JSON.stringify(tree)}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_LIST_BYTES)
+      throw new PullbackError('REFUSED', 'the change list is not a plain file of sane size');
+    const data = Buffer.alloc(st.size);
+    for (let at = 0; at < data.length;) {
+      const n = readSync(fd, data, at, data.length - at, at);
+      if (n === 0) throw new PullbackError('REFUSED', 'the change list changed while read');
+      at += n;
+    }
+    validateFileList(data);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
 
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -87,15 +131,20 @@ export async function runGate(opts: GateOptions): Promise<number> {
   const env = opts.env ?? process.env;
   let argv: string[];
   let pinned: RsyncSource;
+  let listFd: number | undefined;
   try {
     const rsyncPath = opts.rsyncPath ?? '/usr/bin/rsync';
     assertRsyncConfines(rsyncPath);
     const request = validateSenderCommand(env.SSH_ORIGINAL_COMMAND ?? '', opts.allow);
+    if (request.listed) listFd = openChangeList(opts.listDir, request.tree);
     pinned = pinForRsync(request.tree, opts.ancestorsChecked ?? false);
     const rsyncArgv = [
       '--server',
       '--sender',
       ...request.options,
+      ...(listFd !== undefined
+        ? [`--files-from=/proc/self/fd/${LIST_FD_IN_RSYNC}`, '--from0']
+        : []),
       `--confine-root=${pinned.confineRoot}`,
       '.',
       pinned.source,
@@ -111,15 +160,23 @@ export async function runGate(opts: GateOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(argv)}\n`);
     return 0;
   }
-  return runInherited(argv, pinned.fd);
+  return runInherited(argv, pinned.fd, listFd);
 }
 
-/** Runs argv with the gate's stdio (the rsync protocol stream), `fd` as its fd 3, and passes stop signals on. */
-function runInherited(argv: string[], fd: number | undefined): Promise<number> {
+/** Runs argv with the gate's stdio (the rsync protocol stream), `fd` as its fd 3 (and the list as fd 4), and passes stop signals on. */
+function runInherited(
+  argv: string[],
+  fd: number | undefined,
+  listFd: number | undefined,
+): Promise<number> {
   const [program = '', ...args] = argv;
   return new Promise((resolve) => {
-    const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];
+    const stdio: ('inherit' | 'ignore' | number)[] = ['inherit', 'inherit', 'inherit'];
     if (fd !== undefined) stdio[PINNED_FD_IN_RSYNC] = fd;
+    if (listFd !== undefined) {
+      stdio[PINNED_FD_IN_RSYNC] ??= 'ignore';
+      stdio[LIST_FD_IN_RSYNC] = listFd;
+    }
     const child = spawn(program, args, { stdio });
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
@@ -147,7 +204,7 @@ export function gateCommandLine(
   cliScript: string,
   allow: readonly string[],
   rsyncPath?: string,
-  extra: { refusalLog?: string; ancestorsChecked?: boolean } = {},
+  extra: { refusalLog?: string; ancestorsChecked?: boolean; listDir?: string } = {},
 ): string {
   return forcedCommandLine([nodePath, cliScript, ...gateArgs(allow, { rsyncPath, ...extra })]);
 }
@@ -155,11 +212,12 @@ export function gateCommandLine(
 /** `gate --allow T…` and its options: the one spelling of the gate's command line. */
 export function gateArgs(
   allow: readonly string[],
-  o: { rsyncPath?: string; refusalLog?: string; ancestorsChecked?: boolean } = {},
+  o: { rsyncPath?: string; refusalLog?: string; ancestorsChecked?: boolean; listDir?: string } = {},
 ): string[] {
   const argv = ['gate', ...allow.flatMap((tree) => ['--allow', tree])];
   if (o.rsyncPath !== undefined) argv.push('--rsync', o.rsyncPath);
   if (o.refusalLog !== undefined) argv.push('--refusal-log', o.refusalLog);
   if (o.ancestorsChecked) argv.push('--ancestors-checked');
+  if (o.listDir !== undefined) argv.push('--lists', o.listDir);
   return argv;
 }
