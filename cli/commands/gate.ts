@@ -18,7 +18,7 @@ later, refused otherwise) under nice and ionice -c3. A refusal prints one generi
                        swapped by a non-root user, so a tree the gate cannot walk to goes by name
   --lists DIR          the client's change lists (incrementals): a command with
                        "--files-from pullback-list --from0" gets the tree's list from DIR, checked
-                       by the gate and handed to rsync as /proc/self/fd/4; nothing else names it`;
+                       by the gate and named to rsync by the gate; nothing else names it`;
 
 export async function gateCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(

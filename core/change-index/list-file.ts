@@ -11,8 +11,20 @@ import { TREE_ROOT } from './scan.js';
 /** What the backup host's rsync sends for `--files-from=:pullback-list` (the remote side's file). */
 export const LIST_TOKEN = 'pullback-list';
 
-/** The most entries one list may hold (the gate refuses a bigger one; the client goes full). */
-export const MAX_LIST_ENTRIES = 10_000_000;
+/**
+ * The biggest list (bytes of names) the gate takes: it hands the names to rsync as arguments,
+ * and the kernel's argument space is about 2 MiB. The client makes a full pass instead.
+ */
+export const MAX_LIST_BYTES = 1024 * 1024;
+/** what each name costs beyond its bytes in rsync's argv ("/proc/self/fd/3/./", NUL, pointer) */
+export const LIST_ENTRY_OVERHEAD = 32;
+
+/** Whether a list of these names fits what the gate takes. */
+export function listFits(names: readonly string[]): boolean {
+  let bytes = 0;
+  for (const name of names) bytes += Buffer.byteLength(name) + LIST_ENTRY_OVERHEAD;
+  return bytes <= MAX_LIST_BYTES;
+}
 
 /** A tree's list file in the one-shot directory: named by a hash, so any tree name is safe. */
 export function listFileName(tree: string): string {
@@ -26,12 +38,13 @@ function refuse(reason: string): never {
 /**
  * Checks a NUL-separated list as the gate reads it: relative names below the tree only (no
  * leading "/", no "..", "." or empty component; TREE_ROOT alone for the tree itself). Returns
- * the number of entries.
+ * the names.
  */
-export function validateFileList(data: Buffer): number {
-  if (data.length > 0 && data[data.length - 1] !== 0) refuse('the file list does not end with NUL');
-  const names = data.length === 0 ? [] : data.subarray(0, -1).toString('utf8').split('\0');
-  if (names.length > MAX_LIST_ENTRIES) refuse('the file list is too long');
+export function validateFileList(data: Buffer): string[] {
+  if (data.length === 0) refuse('the file list is empty');
+  if (data[data.length - 1] !== 0) refuse('the file list does not end with NUL');
+  const names = data.subarray(0, -1).toString('utf8').split('\0');
+  if (!listFits(names)) refuse('the file list is too long');
   for (const name of names) {
     if (name === TREE_ROOT) continue;
     if (name === '' || name.startsWith('/'))
@@ -41,5 +54,5 @@ export function validateFileList(data: Buffer): number {
         refuse('the file list holds a name with an empty, "." or ".." component');
     }
   }
-  return names.length;
+  return names;
 }

@@ -1,6 +1,7 @@
 import { compareWithIndex, encodeFileList, type TreeChanges } from './compare.js';
 import { readChangeIndex, sourcesKey, type ChangeIndex } from './index-file.js';
 import { scanTrees, type ScanResult } from './scan.js';
+import { listFits } from './list-file.js';
 
 /*
  * The client's part of choosing the pass: scan, then an incremental against the index when it
@@ -65,6 +66,8 @@ export function planBackup(o: PlanOptions): BackupPlan {
     return full('the scheduled full pass is due', schedule.checksum ? 'checksum' : 'full');
   if (scan.lossyNames > 0) return full('a file name is not valid UTF-8 (it cannot be listed)');
   const changes = compareWithIndex(scan, read.trees);
+  if (!changes.trees.every((t) => listFits(t.changed)))
+    return full('too many changes for one list');
   return {
     scan,
     sourcesKey: key,

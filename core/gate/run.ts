@@ -5,7 +5,7 @@ import {
   existsSync,
   fstatSync,
   openSync,
-  readSync,
+  readFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
@@ -16,7 +16,7 @@ import { appendRefusal, PEER_REFUSAL } from './refusal-log.js';
 import { assertRsyncConfines } from './rsync-confine.js';
 import { treeArgument } from './trees.js';
 import { validateSenderCommand } from './validate.js';
-import { listFileName, validateFileList } from '../change-index/list-file.js';
+import { listFileName, MAX_LIST_BYTES, validateFileList } from '../change-index/list-file.js';
 
 export interface GateOptions {
   /** trees the backup host may read (absolute, existing) */
@@ -47,38 +47,41 @@ interface RsyncSource {
 
 /** rsync's fd 3 is the pinned tree: the spawn's fourth stdio slot. */
 const PINNED_FD_IN_RSYNC = 3;
-/** rsync's fd 4 is the change list the gate opened and checked (incrementals only). */
-const LIST_FD_IN_RSYNC = 4;
-const MAX_LIST_BYTES = 1 << 30;
-
 /**
- * Opens the client's own change list of `tree` (never a name from the peer), checks every name
- * in it, and returns the fd rsync reads it from: read positionally, so its offset stays at 0.
+ * Reads and checks the client's own change list of `tree` (never a name from the peer): the
+ * names rsync is then given as its source arguments, each below the pinned tree. (Not as a
+ * --files-from file: rsync 3.5 confines that file itself to --confine-root, i.e. to the tree.)
  */
-function openChangeList(listDir: string | undefined, tree: string): number {
+function readChangeList(listDir: string | undefined, tree: string): string[] {
   if (listDir === undefined) throw new PullbackError('REFUSED', 'this one-shot has no change list');
-  let fd: number;
+  let data: Buffer;
   try {
-    fd = openSync(join(listDir, listFileName(tree)), fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-  } catch {
+    const fd = openSync(
+      join(listDir, listFileName(tree)),
+      fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW,
+    );
+    try {
+      if (!fstatSync(fd).isFile() || fstatSync(fd).size > MAX_LIST_BYTES)
+        throw new PullbackError('REFUSED', 'the change list is not a plain file of sane size');
+      data = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if (err instanceof PullbackError) throw err;
     throw new PullbackError('REFUSED', `there is no change list for tree ${JSON.stringify(tree)}`);
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_LIST_BYTES)
-      throw new PullbackError('REFUSED', 'the change list is not a plain file of sane size');
-    const data = Buffer.alloc(st.size);
-    for (let at = 0; at < data.length;) {
-      const n = readSync(fd, data, at, data.length - at, at);
-      if (n === 0) throw new PullbackError('REFUSED', 'the change list changed while read');
-      at += n;
-    }
-    validateFileList(data);
-    return fd;
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
+  return validateFileList(data);
+}
+
+/**
+ * rsync's source arguments for the listed entries: `<root>/./<name>` (with -R, the part after
+ * "/./" is the name on the receiver, and its parents come along as implied directories), and
+ * `<root>/./.` for the tree's own directory (which, with --dirs, brings its direct entries too).
+ */
+function listedSources(root: string, names: readonly string[]): string[] {
+  const base = root.endsWith('/') ? root : `${root}/`;
+  return names.map((name) => `${base}./${name}`);
 }
 
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -131,23 +134,22 @@ export async function runGate(opts: GateOptions): Promise<number> {
   const env = opts.env ?? process.env;
   let argv: string[];
   let pinned: RsyncSource;
-  let listFd: number | undefined;
+  let listed: string[] | undefined;
   try {
     const rsyncPath = opts.rsyncPath ?? '/usr/bin/rsync';
     assertRsyncConfines(rsyncPath);
     const request = validateSenderCommand(env.SSH_ORIGINAL_COMMAND ?? '', opts.allow);
-    if (request.listed) listFd = openChangeList(opts.listDir, request.tree);
+    if (request.listed) listed = readChangeList(opts.listDir, request.tree);
     pinned = pinForRsync(request.tree, opts.ancestorsChecked ?? false);
     const rsyncArgv = [
       '--server',
       '--sender',
       ...request.options,
-      ...(listFd !== undefined
-        ? [`--files-from=/proc/self/fd/${LIST_FD_IN_RSYNC}`, '--from0']
-        : []),
+      // the receiver's --files-from implies --dirs on a sender that reads the list itself
+      ...(listed ? ['--dirs'] : []),
       `--confine-root=${pinned.confineRoot}`,
       '.',
-      pinned.source,
+      ...(listed ? listedSources(pinned.source, listed) : [pinned.source]),
     ];
     argv = execArgv(rsyncArgv, rsyncPath);
   } catch (err) {
@@ -160,23 +162,15 @@ export async function runGate(opts: GateOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(argv)}\n`);
     return 0;
   }
-  return runInherited(argv, pinned.fd, listFd);
+  return runInherited(argv, pinned.fd);
 }
 
-/** Runs argv with the gate's stdio (the rsync protocol stream), `fd` as its fd 3 (and the list as fd 4), and passes stop signals on. */
-function runInherited(
-  argv: string[],
-  fd: number | undefined,
-  listFd: number | undefined,
-): Promise<number> {
+/** Runs argv with the gate's stdio (the rsync protocol stream), `fd` as its fd 3, and passes stop signals on. */
+function runInherited(argv: string[], fd: number | undefined): Promise<number> {
   const [program = '', ...args] = argv;
   return new Promise((resolve) => {
-    const stdio: ('inherit' | 'ignore' | number)[] = ['inherit', 'inherit', 'inherit'];
+    const stdio: ('inherit' | number)[] = ['inherit', 'inherit', 'inherit'];
     if (fd !== undefined) stdio[PINNED_FD_IN_RSYNC] = fd;
-    if (listFd !== undefined) {
-      stdio[PINNED_FD_IN_RSYNC] ??= 'ignore';
-      stdio[LIST_FD_IN_RSYNC] = listFd;
-    }
     const child = spawn(program, args, { stdio });
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
     for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);

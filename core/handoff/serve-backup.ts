@@ -4,7 +4,7 @@ import { PullbackError, asPullbackError } from '../errors.js';
 import { retentionFor } from '../server/server-config.js';
 import { PROTOCOL_VERSION, type BackupRequest, type PassKind } from './messages.js';
 import { acceptedIncremental, nothingChanged } from './backup-pass.js';
-import { applyIncrementalChanges } from '../storage/incremental-changes.js';
+import { applyIncrementalChanges, keepTreeRootTimes } from '../storage/incremental-changes.js';
 import { normaliseTree } from '../gate/trees.js';
 import type { PullOutcome } from '../pull/run-pull.js';
 import type { SshConnectionInfo } from './ssh-connection.js';
@@ -103,12 +103,11 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
     const run = await repo.prepareRun({ clone: incremental !== undefined });
     const pass: PassKind = run.cloned ? 'incremental' : (request.pass ?? 'full');
     let listedTrees: string[] | undefined;
+    let restoreRootTimes = async () => {};
     if (run.cloned && incremental) {
-      const applied = await applyIncrementalChanges(
-        run.dest,
-        incremental.trees.map((t) => ({ ...t, tree: normaliseTree(t.tree) })),
-        run.cloned.sharesInodes,
-      );
+      const changes = incremental.trees.map((t) => ({ ...t, tree: normaliseTree(t.tree) }));
+      restoreRootTimes = await keepTreeRootTimes(run.dest, changes);
+      const applied = await applyIncrementalChanges(run.dest, changes, run.cloned.sharesInodes);
       ctx.log(`incremental: ${applied.deleted} deleted, ${applied.unlinked} unlinked in the clone`);
       listedTrees = incremental.trees
         .filter((t) => t.changed.length > 0)
@@ -172,6 +171,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
           },
         });
     if (outcome.error) throw outcome.error;
+    await restoreRootTimes();
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
     const info = await repo.promote({

@@ -1,4 +1,4 @@
-import { lstat, rm, unlink } from 'node:fs/promises';
+import { lstat, lutimes, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PullbackError } from '../errors.js';
 
@@ -77,4 +77,25 @@ export async function applyIncrementalChanges(
     }
   }
   return applied;
+}
+
+/**
+ * The times of each tree's own directory in the clone, put back after the pull unless the
+ * client listed it (TREE_ROOT): unlinking and rsync's temp files change its mtime, and rsync
+ * sets the times of a listed entry's parents (implied directories) but not the tree's root.
+ */
+export async function keepTreeRootTimes(
+  runDir: string,
+  trees: readonly TreeChangeList[],
+): Promise<() => Promise<void>> {
+  const kept: { path: string; atime: Date; mtime: Date }[] = [];
+  for (const { tree, changed } of trees) {
+    if (changed.includes('.')) continue;
+    const root = await treeRoot(runDir, tree);
+    const st = root ? await lstat(root).catch(() => undefined) : undefined;
+    if (root && st) kept.push({ path: root, atime: st.atime, mtime: st.mtime });
+  }
+  return async () => {
+    for (const { path, atime, mtime } of kept) await lutimes(path, atime, mtime);
+  };
 }
