@@ -1,4 +1,5 @@
 import { PullbackError } from '../errors.js';
+import { LIST_TOKEN } from '../change-index/list-file.js';
 import { normaliseTree, treeArgument } from './trees.js';
 
 /*
@@ -123,7 +124,7 @@ function tokenize(command: string): string[] {
 }
 
 /** One option token before the `.`; returns nothing, throws why it is not allowed. */
-function checkOption(token: string): void {
+function checkOption(token: string, listed: boolean): void {
   const long = /^--([^=]+)(?:=(.*))?$/.exec(token);
   if (long) {
     const [, name = '', value] = long;
@@ -151,6 +152,8 @@ function checkOption(token: string): void {
   const [, letters = '', capability] = short;
   for (const letter of letters) {
     if (SHORT_FLAGS.has(letter)) continue;
+    // rsync implies -R with --files-from: the names are then those of the gate's own list
+    if (letter === 'R' && listed) continue;
     refuse(`option -${letter} ${SHORT_REASONS[letter] ?? "is not on the gate's allow-list"}`);
   }
   // In server mode `-e` carries the protocol capability string (e.g. `e.iLsfxCIvu`), nothing else.
@@ -191,12 +194,33 @@ export interface SenderRequest {
   options: string[];
   /** the allowed tree, as configured (normalised); the caller pins it and confines rsync to it */
   tree: string;
+  /** the backup host asked for the client's own change list of this tree (--files-from LIST_TOKEN) */
+  listed?: true;
+}
+
+/**
+ * The one way to ask for the change list: `--files-from pullback-list` (what rsync sends for
+ * `--files-from=:pullback-list`), at most once, with `--from0`. Both are taken out of the
+ * options: the gate names the list file itself. Any other --files-from is refused below.
+ */
+function takeListRequest(options: string[]): { options: string[]; listed: boolean } {
+  const at = options.indexOf('--files-from');
+  if (at < 0) return { options, listed: false }; // a --from0 alone is refused as not allowed
+  if (options[at + 1] !== LIST_TOKEN)
+    refuse(`--files-from may only name the change list (${LIST_TOKEN}), nothing else`);
+  const rest = [...options.slice(0, at), ...options.slice(at + 2)];
+  if (rest.includes('--files-from')) refuse('--files-from appears twice');
+  const from0 = rest.filter((o) => o === '--from0').length;
+  if (from0 !== 1) refuse('the change list is read with --from0, exactly once');
+  return { options: rest.filter((o) => o !== '--from0'), listed: true };
 }
 
 /** A command rsync sends to a read-only sender: its options (checked) and the paths after ".". */
 export interface ParsedSenderCommand {
   options: string[];
   paths: string[];
+  /** the change-list token was there (only when the caller allows it) */
+  listed: boolean;
 }
 
 /**
@@ -207,6 +231,8 @@ export interface ParsedSenderCommand {
 export function parseSenderCommand(
   command: string,
   extraFlags: readonly string[] = [],
+  /** the backup gate: the fixed "use the client's list" token may come (takeListRequest) */
+  allowList = false,
 ): ParsedSenderCommand {
   if (command.trim() === '') refuse('the command is empty (not run by a remote rsync)');
   if (command.length > MAX_COMMAND) refuse(`the command is longer than ${MAX_COMMAND} characters`);
@@ -229,9 +255,10 @@ export function parseSenderCommand(
     refuse('receiver mode is refused: only a sending (read-only) rsync --server --sender may run');
   const dot = rest.indexOf('.');
   if (dot < 0) refuse('no "." argument: not a command line rsync sends');
-  const options = rest.slice(0, dot);
-  for (const option of options) if (!extraFlags.includes(option)) checkOption(option);
-  return { options, paths: rest.slice(dot + 1) };
+  const raw = rest.slice(0, dot);
+  const { options, listed } = allowList ? takeListRequest(raw) : { options: raw, listed: false };
+  for (const option of options) if (!extraFlags.includes(option)) checkOption(option, listed);
+  return { options, paths: rest.slice(dot + 1), listed };
 }
 
 /**
@@ -240,8 +267,8 @@ export function parseSenderCommand(
  */
 export function validateSenderCommand(command: string, allow: readonly string[]): SenderRequest {
   const trees = allowedTrees(allow);
-  const { options, paths } = parseSenderCommand(command);
+  const { options, paths, listed } = parseSenderCommand(command, [], true);
   if (paths.length === 0) refuse('no source paths were given');
   if (paths.length > 1) refuse('more than one source path: one sender serves one tree');
-  return { options, tree: checkTreeArgument(paths[0]!, trees) };
+  return { options, tree: checkTreeArgument(paths[0]!, trees), ...(listed ? { listed } : {}) };
 }
