@@ -1,10 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPullArgv } from '../../core/pull/rsync-argv.js';
 import { runPull } from '../../core/pull/run-pull.js';
 import { startPeerLogin, type PeerLogin } from '../peer-login.js';
 import { RepositorySize } from './repository-size.js';
-import type { BenchTool } from './types.js';
+import type { BenchTool, StageMarks } from './types.js';
+import { StageClock } from '../stage-clock.js';
 
 /**
  * The physical floor of the approach: the backup host's rsync pulls from a plain sshd on the
@@ -17,6 +19,7 @@ export class BareRsyncTool implements BenchTool {
   private login: PeerLogin | undefined;
   private repo = '';
   private snapshots = 0;
+  private stages: StageMarks | undefined;
   private readonly size = new RepositorySize(() => this.repo);
 
   constructor(private readonly o: { source: string; work: string }) {}
@@ -44,10 +47,23 @@ export class BareRsyncTool implements BenchTool {
       dest: join(this.repo, `snap-${this.snapshots}`) + '/',
       ...(previous ? { linkDest: previous } : {}),
     });
+    const clock = new StageClock();
     const outcome = await runPull(argv, {
-      onProgress: (p) => onProgress(`${p.percent.toFixed(0)} %`),
+      onProgress: (p) => {
+        clock.progress();
+        onProgress(`${p.percent.toFixed(0)} %`);
+      },
     });
+    this.stages = clock.end();
     if (outcome.error) throw outcome.error;
+  }
+
+  lastStages(): StageMarks | undefined {
+    return this.stages;
+  }
+
+  readLatest(relativePath: string): Promise<Buffer> {
+    return readFile(join(this.repo, `snap-${this.snapshots}`, relativePath));
   }
 
   measureAdded(): Promise<number> {

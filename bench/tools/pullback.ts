@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asPullbackError } from '../../core/errors.js';
 import { runBackup, type BackupRunOptions } from '../../core/handoff/backup-client.js';
@@ -12,7 +13,8 @@ import {
 import { btrfsExclusiveBytes } from '../disk-usage.js';
 import { createBtrfsVolume, type BtrfsVolume } from '../btrfs-volume.js';
 import { RepositorySize } from './repository-size.js';
-import type { BenchTool } from './types.js';
+import type { BenchTool, StageMarks } from './types.js';
+import { StageClock } from '../stage-clock.js';
 
 export interface PullbackToolOptions {
   backend: 'hardlink' | 'btrfs';
@@ -47,6 +49,7 @@ export class PullbackTool implements BenchTool {
   private volume: BtrfsVolume | undefined;
   private client: TestClient | undefined;
   private lastSnapshot = '';
+  private stages: StageMarks | undefined;
   private readonly size = new RepositorySize(() => join(this.storage(), this.client!.name));
 
   constructor(private readonly o: PullbackToolOptions) {
@@ -99,11 +102,28 @@ export class PullbackTool implements BenchTool {
   }
 
   async backup(onProgress: (detail: string) => void): Promise<void> {
+    const clock = new StageClock();
     const result = await backupOnce(this.client!, {
-      onStage: (stage) => onProgress(stage),
-      onProgress: (p) => onProgress(`${p.percent.toFixed(0)} %`),
+      onStage: (stage) => {
+        if (stage === 'transferring') clock.accepted();
+        onProgress(stage);
+      },
+      onProgress: (p) => {
+        clock.progress();
+        onProgress(`${p.percent.toFixed(0)} %`);
+      },
     });
+    this.stages = clock.end();
     this.lastSnapshot = join(this.storage(), this.client!.name, 'snapshots', result.snapshot);
+  }
+
+  lastStages(): StageMarks | undefined {
+    return this.stages;
+  }
+
+  /** A snapshot mirrors the client's absolute paths: `<snapshot>/<source>/<path>`. */
+  readLatest(relativePath: string): Promise<Buffer> {
+    return readFile(join(this.lastSnapshot, this.o.source, relativePath));
   }
 
   async measureAdded(): Promise<number> {
