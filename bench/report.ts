@@ -75,8 +75,8 @@ function mainTable(size: SizeResult, runs: number): string[] {
 
 function stageTable(size: SizeResult): string[] {
   const lines = [
-    '| tool | phase | handoff | connect + gate + file lists | transfer | end + promotion + reply | total | disk busy | CPU (machine) | I/O wait |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| tool | phase | handoff | connect + gate + file lists | transfer | end + promotion + reply | total | CPU (its processes) | CPU (machine) | disk busy | I/O wait |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const tool of size.tools.filter((t) => !t.skipped)) {
     for (const phase of PHASES) {
@@ -85,7 +85,8 @@ function stageTable(size: SizeResult): string[] {
       const f = (n: number | undefined) => (n === undefined ? '–' : formatSeconds(n));
       lines.push(
         `| ${tool.label} | ${PHASE_LABELS[phase]} | ${f(s?.handoff)} | ${f(s?.fileList)} | ${f(s?.transfer)} | ${f(s?.finish)} ` +
-          `| ${f(s?.total ?? medianSeconds(tool, phase))} | ${f(load?.diskBusySeconds)} | ${f(load?.cpuBusySeconds)} | ${f(load?.iowaitSeconds)} |`,
+          `| ${f(s?.total ?? medianSeconds(tool, phase))} | ${f(load?.toolCpuSeconds)} | ${f(load?.cpuBusySeconds)} ` +
+          `| ${f(load?.diskBusySeconds)} | ${f(load?.iowaitSeconds)} |`,
       );
     }
   }

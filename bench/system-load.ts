@@ -1,12 +1,18 @@
 import { readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { descendantsOf, readProcessInfo } from '../core/process-tree.js';
 
 /**
- * Machine-wide counters around one timed backup, to tell the disk from the tools: CPU time
- * spent (all processes, so other work on the machine counts too), time with a CPU idle
+ * Counters around one timed backup, to tell the disk from the tools: the CPU time of the tool's
+ * own processes, the machine's CPU time (other work on it counts too), time with a CPU idle
  * waiting for I/O, and how long the work directory's disk was busy (io_ticks).
  */
 export interface LoadCounters {
+  /**
+   * CPU time of the bench's own process tree: the tool's processes (and, through their sshd,
+   * the other side's), unlike the machine-wide figures not inflated by other work on the box
+   */
+  toolCpuSeconds: number;
   cpuBusySeconds: number;
   iowaitSeconds: number;
   /** undefined when the disk's stat file cannot be found (e.g. an overlay or tmpfs) */
@@ -40,14 +46,30 @@ function diskBusy(path: string): number | undefined {
   }
 }
 
+/**
+ * Every tick a process of ours ever ran is, exactly once, in a live process of our tree: its
+ * own while it lives, then in the cutime/cstime of the parent that reaped it (sshd reaps the
+ * sessions it ran, and the bench reaps sshd). Only orphans adopted by init escape.
+ */
+function ownTreeCpuSeconds(): number {
+  const tree = [readProcessInfo(process.pid), ...descendantsOf([process.pid])];
+  return tree.reduce((sum, p) => sum + (p?.cpuTicks ?? 0), 0) / TICKS_PER_SECOND;
+}
+
 export function sampleLoad(path: string): LoadCounters {
   const cpu = cpuCounters();
-  return { cpuBusySeconds: cpu.busy, iowaitSeconds: cpu.iowait, diskBusySeconds: diskBusy(path) };
+  return {
+    toolCpuSeconds: ownTreeCpuSeconds(),
+    cpuBusySeconds: cpu.busy,
+    iowaitSeconds: cpu.iowait,
+    diskBusySeconds: diskBusy(path),
+  };
 }
 
 export function loadSince(before: LoadCounters, path: string): LoadCounters {
   const now = sampleLoad(path);
   return {
+    toolCpuSeconds: now.toolCpuSeconds - before.toolCpuSeconds,
     cpuBusySeconds: now.cpuBusySeconds - before.cpuBusySeconds,
     iowaitSeconds: now.iowaitSeconds - before.iowaitSeconds,
     diskBusySeconds:

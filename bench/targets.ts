@@ -40,7 +40,10 @@ function describeLoad(size: SizeResult, id: string): string {
   if (!load) return '';
   const disk =
     load.diskBusySeconds === undefined ? '' : `disk busy ${formatSeconds(load.diskBusySeconds)}, `;
-  return `${disk}CPU ${formatSeconds(load.cpuBusySeconds)} (whole machine), I/O wait ${formatSeconds(load.iowaitSeconds)}`;
+  return (
+    `its processes' CPU ${formatSeconds(load.toolCpuSeconds)}, ${disk}the machine's CPU ` +
+    `${formatSeconds(load.cpuBusySeconds)}, I/O wait ${formatSeconds(load.iowaitSeconds)}`
+  );
 }
 
 function handoffTarget(result: BenchResult): TargetCheck {
