@@ -30,7 +30,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--files N[,N…]] [--ru
   --files   small files in the tree; several sizes (10000,50000,200000) run one after the
             other in one invocation, and the results show how each tool's time grows
   --work    put the trees and repositories below DIR (e.g. a tmpfs, to take the disk out)
-  tools: pullback-hardlink, pullback-btrfs, rsync, restic, borg`;
+  tools: pullback-hardlink, pullback-btrfs, rsync, rsync-minimal, restic, borg`;
 
 function count(value: string | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;

@@ -114,6 +114,7 @@ async function runSize(
     hardlink,
     new PullbackTool({ backend: 'btrfs', source, work, volumeBytes }),
     rsync,
+    new BareRsyncTool({ source, work, flags: 'minimal' }),
     new ResticTool({ source, work }),
     new BorgTool({ source, work }),
   ];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-const TOOLS = ['pullback-hardlink', 'pullback-btrfs', 'rsync', 'restic', 'borg'];
+const TOOLS = ['pullback-hardlink', 'pullback-btrfs', 'rsync', 'rsync-minimal', 'restic', 'borg'];
 const PHASES = ['full', 'no-change', 'one-percent'] as const;
 
 interface QuickResult {
