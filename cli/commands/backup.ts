@@ -6,6 +6,7 @@ import {
 } from '../../core/agent/run-records.js';
 import { readClientConfig } from '../../core/config/client-store.js';
 import { clientStateDir } from '../../core/config/paths.js';
+import { changeIndexFile } from '../../core/change-index/index-file.js';
 import { readIdentityKey } from '../../core/config/identity.js';
 import { runBackup, type BackupRunResult } from '../../core/handoff/backup-client.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
@@ -14,10 +15,12 @@ import { formatBytes, formatDuration } from '../../core/format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { exitCodeFor } from '../exit-codes.js';
 
-const HELP = `Usage: pullback backup [--host NAME] [--json]
+const HELP = `Usage: pullback backup [--host NAME] [--full] [--json]
 
 Backs up the configured sources now, to every paired backup host or just NAME. No questions
-asked (fine for cron). Each run goes into this machine's history and status, like the
+asked (fine for cron). A run sends only what changed since the host's newest snapshot (the
+change index); --full makes it a full pass instead (so does the weekly schedule, "fullPass" in
+the config, and anything that makes the index untrustworthy). Each run goes into this machine's history and status, like the
 agent's and the tray's ("pullback status"), so the agent does not repeat it. A progress bar
 on a terminal; with --json one JSON object per line (progress, done, error) on stdout.
 
@@ -28,7 +31,7 @@ host, 7 cancelled.`;
 export async function backupCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     argv,
-    { host: { type: 'string' }, json: { type: 'boolean' } },
+    { host: { type: 'string' }, json: { type: 'boolean' }, full: { type: 'boolean' } },
     { command: 'backup' },
   );
   if (values.help) {
@@ -76,6 +79,8 @@ export async function backupCommand(argv: string[]): Promise<number> {
           host,
           identityKey: identity.privateKey,
           launcher: launcherFor(config.mode),
+          indexFile: changeIndexFile(host.name),
+          full: values.full ?? false,
           signal: abort.signal,
           onProgress: (p) => {
             if (json) console.log(JSON.stringify({ host: host.name, ...p }));
@@ -88,7 +93,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
         else {
           const s = result.stats;
           console.log(
-            `${host.name}: snapshot ${result.snapshot}: ${s.files ?? '?'} files, ${formatBytes(s.totalBytes ?? 0)} in all, ${formatBytes(s.bytesTransferred ?? 0)} transferred, ${formatDuration(s.durationMs / 1000)}`,
+            `${host.name}: snapshot ${result.snapshot} (${result.unchanged ? 'nothing changed' : `${result.pass} pass`}): ${s.files ?? '?'} files, ${formatBytes(s.totalBytes ?? 0)} in all, ${formatBytes(s.bytesTransferred ?? 0)} transferred, ${formatDuration(s.durationMs / 1000)}`,
           );
           for (const w of result.warnings) console.log(`${host.name}: warning: ${w}`);
         }

@@ -2,7 +2,7 @@ import { parseCommandArgs } from '../args.js';
 import { runGate } from '../../core/gate/run.js';
 
 const HELP = `Usage: pullback gate --allow TREE [--allow TREE…] [--check] [--rsync PATH]
-                     [--refusal-log FILE] [--ancestors-checked]
+                     [--refusal-log FILE] [--ancestors-checked] [--lists DIR]
 
 The forced command of the one-shot sshd on the client. Reads SSH_ORIGINAL_COMMAND and runs it
 only if it is a read-only rsync sender (rsync --server --sender …) with allowed options of
@@ -15,7 +15,10 @@ later, refused otherwise) under nice and ionice -c3. A refusal prints one generi
   --rsync PATH         the rsync binary to run (default /usr/bin/rsync)
   --refusal-log FILE   append why a command was refused (for the client's own log)
   --ancestors-checked  system mode: the root helper checked that no ancestor of a tree can be
-                       swapped by a non-root user, so a tree the gate cannot walk to goes by name`;
+                       swapped by a non-root user, so a tree the gate cannot walk to goes by name
+  --lists DIR          the client's change lists (incrementals): a command with
+                       "--files-from pullback-list --from0" gets the tree's list from DIR, checked
+                       by the gate and named to rsync by the gate; nothing else names it`;
 
 export async function gateCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -26,6 +29,7 @@ export async function gateCommand(argv: string[]): Promise<number> {
       rsync: { type: 'string' },
       'refusal-log': { type: 'string' },
       'ancestors-checked': { type: 'boolean' },
+      lists: { type: 'string' },
     },
     { command: 'gate' },
   );
@@ -39,5 +43,6 @@ export async function gateCommand(argv: string[]): Promise<number> {
     rsyncPath: values.rsync,
     refusalLog: values['refusal-log'],
     ancestorsChecked: values['ancestors-checked'] ?? false,
+    ...(values.lists !== undefined ? { listDir: values.lists } : {}),
   });
 }

@@ -2,6 +2,7 @@ import type { ClientConfig, HostConfig } from '../config/client-schema.js';
 import { readIdentityKey } from '../config/identity.js';
 import { PullbackError } from '../errors.js';
 import { runBackup, type BackupRunResult } from '../handoff/backup-client.js';
+import { changeIndexFile } from '../change-index/index-file.js';
 import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
 import type { RunningBackup } from './host-runtime.js';
 import type { RunProgress } from './types.js';
@@ -45,6 +46,7 @@ export function performBackup(options: {
     host: options.host,
     identityKey: readIdentityKey(options.env).privateKey,
     launcher: options.launcher,
+    indexFile: changeIndexFile(options.host.name, options.env),
     signal,
     onStage: (stage) => {
       if (signal.aborted && stage !== 'transferring') {

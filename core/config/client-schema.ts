@@ -77,6 +77,14 @@ export const clientConfigSchema = z
       .strict()
       .default({}),
     startOnLogin: z.boolean().default(false),
+    /** the full pass behind the incrementals (docs/cli.md): weekly by default, optionally --checksum */
+    fullPass: z
+      .object({
+        everyDays: z.number().min(0).max(365).default(7),
+        checksum: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
 import { constants } from 'node:os';
 import { asPullbackError, PullbackError } from '../errors.js';
 import { forcedCommandLine } from '../ssh/forced-command.js';
@@ -8,6 +16,7 @@ import { appendRefusal, PEER_REFUSAL } from './refusal-log.js';
 import { assertRsyncConfines } from './rsync-confine.js';
 import { treeArgument } from './trees.js';
 import { validateSenderCommand } from './validate.js';
+import { listFileName, MAX_LIST_BYTES, validateFileList } from '../change-index/list-file.js';
 
 export interface GateOptions {
   /** trees the backup host may read (absolute, existing) */
@@ -25,6 +34,8 @@ export interface GateOptions {
    * a tree the gate (without capabilities) cannot walk to may be passed to rsync by name.
    */
   ancestorsChecked?: boolean;
+  /** the one-shot directory's change lists (the client wrote them): an incremental may use them */
+  listDir?: string;
 }
 
 /** The pinned tree as rsync gets it: fd 3 of rsync, or (system mode, see above) the name. */
@@ -36,6 +47,42 @@ interface RsyncSource {
 
 /** rsync's fd 3 is the pinned tree: the spawn's fourth stdio slot. */
 const PINNED_FD_IN_RSYNC = 3;
+/**
+ * Reads and checks the client's own change list of `tree` (never a name from the peer): the
+ * names rsync is then given as its source arguments, each below the pinned tree. (Not as a
+ * --files-from file: rsync 3.5 confines that file itself to --confine-root, i.e. to the tree.)
+ */
+function readChangeList(listDir: string | undefined, tree: string): string[] {
+  if (listDir === undefined) throw new PullbackError('REFUSED', 'this one-shot has no change list');
+  let data: Buffer;
+  try {
+    const fd = openSync(
+      join(listDir, listFileName(tree)),
+      fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW,
+    );
+    try {
+      if (!fstatSync(fd).isFile() || fstatSync(fd).size > MAX_LIST_BYTES)
+        throw new PullbackError('REFUSED', 'the change list is not a plain file of sane size');
+      data = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if (err instanceof PullbackError) throw err;
+    throw new PullbackError('REFUSED', `there is no change list for tree ${JSON.stringify(tree)}`);
+  }
+  return validateFileList(data);
+}
+
+/**
+ * rsync's source arguments for the listed entries: `<root>/./<name>` (with -R, the part after
+ * "/./" is the name on the receiver, and its parents come along as implied directories), and
+ * `<root>/./.` for the tree's own directory (which, with --dirs, brings its direct entries too).
+ */
+function listedSources(root: string, names: readonly string[]): string[] {
+  const base = root.endsWith('/') ? root : `${root}/`;
+  return names.map((name) => `${base}./${name}`);
+}
 
 const FORWARDED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
@@ -87,18 +134,22 @@ export async function runGate(opts: GateOptions): Promise<number> {
   const env = opts.env ?? process.env;
   let argv: string[];
   let pinned: RsyncSource;
+  let listed: string[] | undefined;
   try {
     const rsyncPath = opts.rsyncPath ?? '/usr/bin/rsync';
     assertRsyncConfines(rsyncPath);
     const request = validateSenderCommand(env.SSH_ORIGINAL_COMMAND ?? '', opts.allow);
+    if (request.listed) listed = readChangeList(opts.listDir, request.tree);
     pinned = pinForRsync(request.tree, opts.ancestorsChecked ?? false);
     const rsyncArgv = [
       '--server',
       '--sender',
       ...request.options,
+      // the receiver's --files-from implies --dirs on a sender that reads the list itself
+      ...(listed ? ['--dirs'] : []),
       `--confine-root=${pinned.confineRoot}`,
       '.',
-      pinned.source,
+      ...(listed ? listedSources(pinned.source, listed) : [pinned.source]),
     ];
     argv = execArgv(rsyncArgv, rsyncPath);
   } catch (err) {
@@ -147,7 +198,7 @@ export function gateCommandLine(
   cliScript: string,
   allow: readonly string[],
   rsyncPath?: string,
-  extra: { refusalLog?: string; ancestorsChecked?: boolean } = {},
+  extra: { refusalLog?: string; ancestorsChecked?: boolean; listDir?: string } = {},
 ): string {
   return forcedCommandLine([nodePath, cliScript, ...gateArgs(allow, { rsyncPath, ...extra })]);
 }
@@ -155,11 +206,12 @@ export function gateCommandLine(
 /** `gate --allow T…` and its options: the one spelling of the gate's command line. */
 export function gateArgs(
   allow: readonly string[],
-  o: { rsyncPath?: string; refusalLog?: string; ancestorsChecked?: boolean } = {},
+  o: { rsyncPath?: string; refusalLog?: string; ancestorsChecked?: boolean; listDir?: string } = {},
 ): string[] {
   const argv = ['gate', ...allow.flatMap((tree) => ['--allow', tree])];
   if (o.rsyncPath !== undefined) argv.push('--rsync', o.rsyncPath);
   if (o.refusalLog !== undefined) argv.push('--refusal-log', o.refusalLog);
   if (o.ancestorsChecked) argv.push('--ancestors-checked');
+  if (o.listDir !== undefined) argv.push('--lists', o.listDir);
   return argv;
 }

@@ -1,4 +1,5 @@
 import { PullbackError } from '../errors.js';
+import { LIST_TOKEN } from '../change-index/list-file.js';
 import { normaliseTree, treeArgument } from './trees.js';
 
 /*
@@ -123,7 +124,7 @@ function tokenize(command: string): string[] {
 }
 
 /** One option token before the `.`; returns nothing, throws why it is not allowed. */
-function checkOption(token: string): void {
+function checkOption(token: string, listed: boolean): void {
   const long = /^--([^=]+)(?:=(.*))?$/.exec(token);
   if (long) {
     const [, name = '', value] = long;
@@ -151,6 +152,8 @@ function checkOption(token: string): void {
   const [, letters = '', capability] = short;
   for (const letter of letters) {
     if (SHORT_FLAGS.has(letter)) continue;
+    // rsync implies -R with --files-from: the names are then those of the gate's own list
+    if (letter === 'R' && listed) continue;
     refuse(`option -${letter} ${SHORT_REASONS[letter] ?? "is not on the gate's allow-list"}`);
   }
   // In server mode `-e` carries the protocol capability string (e.g. `e.iLsfxCIvu`), nothing else.
@@ -191,6 +194,28 @@ export interface SenderRequest {
   options: string[];
   /** the allowed tree, as configured (normalised); the caller pins it and confines rsync to it */
   tree: string;
+  /** the backup host asked for the client's own change list of this tree (--files-from LIST_TOKEN) */
+  listed: boolean;
+}
+
+/**
+ * The one way to ask for the change list: `--files-from pullback-list` (what rsync sends for
+ * `--files-from=:pullback-list`), at most once, with `--from0`. Both are taken out of the
+ * options: the gate names the list file itself. Any other --files-from is refused below.
+ */
+function takeListRequest(options: string[]): { options: string[]; listed: boolean } {
+  const at = options.indexOf('--files-from');
+  if (at < 0) {
+    if (options.includes('--from0')) refuse('--from0 without the change list');
+    return { options, listed: false };
+  }
+  if (options[at + 1] !== LIST_TOKEN)
+    refuse(`--files-from may only name the change list (${LIST_TOKEN}), nothing else`);
+  const rest = [...options.slice(0, at), ...options.slice(at + 2)];
+  if (rest.includes('--files-from')) refuse('--files-from appears twice');
+  const from0 = rest.filter((o) => o === '--from0').length;
+  if (from0 !== 1) refuse('the change list is read with --from0, exactly once');
+  return { options: rest.filter((o) => o !== '--from0'), listed: true };
 }
 
 /**
@@ -220,10 +245,10 @@ export function validateSenderCommand(command: string, allow: readonly string[])
     refuse('receiver mode is refused: only a sending (read-only) rsync --server --sender may run');
   const dot = rest.indexOf('.');
   if (dot < 0) refuse('no "." argument: not a command line rsync sends');
-  const options = rest.slice(0, dot);
+  const { options, listed } = takeListRequest(rest.slice(0, dot));
   const paths = rest.slice(dot + 1);
-  options.forEach(checkOption);
+  for (const option of options) checkOption(option, listed);
   if (paths.length === 0) refuse('no source paths were given');
   if (paths.length > 1) refuse('more than one source path: one sender serves one tree');
-  return { options, tree: checkTreeArgument(paths[0]!, trees) };
+  return { options, tree: checkTreeArgument(paths[0]!, trees), listed };
 }

@@ -7,8 +7,13 @@ import { generateKeyPair } from '../ssh/keys.js';
 import { connectToBackupHost, type HandoffConnection } from './connect.js';
 import { exchange } from './exchange.js';
 import type { OneShotLauncher } from './oneshot-launcher.js';
+import { planBackup, type BackupPlan } from '../change-index/plan.js';
+import { removeChangeIndex, writeChangeIndex } from '../change-index/index-file.js';
 import {
+  MAX_REQUEST_BYTES,
   PROTOCOL_VERSION,
+  type BackupRequest,
+  type PassKind,
   type DoneMessage,
   type HandoffResponse,
   type ProgressMessage,
@@ -20,7 +25,14 @@ export const DEFAULT_RUN_DEADLINE_MS = 24 * 60 * 60 * 1000;
 
 export interface BackupRunOptions {
   config: Pick<ClientConfig, 'sources' | 'excludes'> &
-    Partial<Pick<ClientConfig, 'excludePresets' | 'mode'>>;
+    Partial<Pick<ClientConfig, 'excludePresets' | 'mode' | 'fullPass'>>;
+  /**
+   * This backup host's change index (core/change-index/): with it a run sends only what changed
+   * since the snapshot it describes; without it every run is a full pass and no index is kept.
+   */
+  indexFile?: string;
+  /** `pullback backup --full`: a full pass whatever the index says */
+  full?: boolean;
   host: HostConfig;
   identityKey: string;
   launcher: OneShotLauncher;
@@ -37,6 +49,12 @@ export interface BackupRunResult {
   warnings: string[];
   /** configured sources that were not there (unplugged disk): skipped, and said so */
   missingSources: string[];
+  /** the kind of pass the backup host made */
+  pass: PassKind;
+  /** nothing had changed: `snapshot` is the unchanged newest one */
+  unchanged: boolean;
+  /** why this run was a full pass on the client's side (no index, schedule, --full, …) */
+  fullBecause?: string;
   startedAt: string;
   finishedAt: string;
 }
@@ -88,6 +106,16 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
   }
   const startedAt = new Date().toISOString();
   signal?.throwIfAborted();
+  const excludes = effectiveExcludes(config);
+  const plan = options.indexFile
+    ? planBackup({
+        indexFile: options.indexFile,
+        sources,
+        excludes,
+        forceFull: options.full,
+        schedule: config.fullPass,
+      })
+    : undefined;
   options.onStage?.('connecting');
   return withConnection(host, identityKey, async (conn) => {
     const clientKey = generateKeyPair('pullback-one-time-client');
@@ -100,24 +128,27 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       hostPrivateKey: hostKey.privateKey,
       sources,
       deadlineMs: options.deadlineMs ?? DEFAULT_RUN_DEADLINE_MS,
+      ...(plan?.lists ? { lists: plan.lists } : {}),
     });
     try {
       options.onStage?.('requesting');
+      const request: BackupRequest = {
+        v: PROTOCOL_VERSION,
+        type: 'backup',
+        port: oneShot.port,
+        privateKey: clientKey.privateKey,
+        hostKey: hostKey.publicKey,
+        user: oneShot.user,
+        sources,
+        excludes,
+        ...(missingSources.length ? { missingSources } : {}),
+        options: host.bwlimitKiB ? { bwlimitKiB: host.bwlimitKiB } : {},
+        clientVersion: PULLBACK_VERSION,
+        ...passFields(plan, oneShot.listsWritten === true),
+      };
       const final = await exchange(
         conn,
-        {
-          v: PROTOCOL_VERSION,
-          type: 'backup',
-          port: oneShot.port,
-          privateKey: clientKey.privateKey,
-          hostKey: hostKey.publicKey,
-          user: oneShot.user,
-          sources,
-          excludes: effectiveExcludes(config),
-          ...(missingSources.length ? { missingSources } : {}),
-          options: host.bwlimitKiB ? { bwlimitKiB: host.bwlimitKiB } : {},
-          clientVersion: PULLBACK_VERSION,
-        },
+        fitsOneLine(request) ? request : { ...request, incremental: undefined, pass: 'full' },
         (response: HandoffResponse) => {
           if (response.type === 'accepted') options.onStage?.('transferring');
           if (response.type === 'progress') options.onProgress?.(response);
@@ -126,6 +157,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       );
       if (final.type !== 'done')
         throw new PullbackError('PROTOCOL', `expected "done", got "${final.type}"`);
+      if (plan && options.indexFile) keepIndex(options.indexFile, host.name, plan, final);
       return {
         host: host.name,
         snapshot: final.snapshot,
@@ -137,6 +169,9 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
           ...final.warnings,
         ],
         missingSources,
+        pass: final.pass ?? 'full',
+        unchanged: final.unchanged === true,
+        ...(plan?.fullBecause ? { fullBecause: plan.fullBecause } : {}),
         startedAt,
         finishedAt: new Date().toISOString(),
       };
@@ -147,6 +182,55 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       await oneShot.stop();
     }
   });
+}
+
+/** What the request says about the pass: a full one asked for, or the incremental's changes. */
+function passFields(
+  plan: BackupPlan | undefined,
+  listsWritten: boolean,
+): Pick<BackupRequest, 'pass' | 'incremental'> {
+  if (!plan) return {};
+  if (plan.pass) return { pass: plan.pass };
+  // the lists could not reach the gate (system mode keeps them out for now): a full pass
+  if (!plan.incremental || !listsWritten) return { pass: 'full' };
+  const { basis, trees } = plan.incremental;
+  return { incremental: { basis, trees } };
+}
+
+function fitsOneLine(request: BackupRequest): boolean {
+  return (
+    request.incremental === undefined ||
+    Buffer.byteLength(JSON.stringify(request)) < MAX_REQUEST_BYTES - 1024
+  );
+}
+
+/**
+ * After `done`: the scan becomes the index of the snapshot the host named, written atomically;
+ * unless rsync could not copy everything (the snapshot then keeps older copies of some entries,
+ * which the index would call current): the index is dropped, the next run is a full pass.
+ */
+function keepIndex(
+  file: string,
+  host: string,
+  plan: BackupPlan,
+  done: Extract<HandoffResponse, { type: 'done' }>,
+): void {
+  if (done.unchanged && plan.index?.header.snapshot === done.snapshot) return; // still true
+  if (done.allCopied !== true) {
+    removeChangeIndex(file);
+    return;
+  }
+  const fullPass = done.pass !== 'incremental';
+  writeChangeIndex(
+    file,
+    {
+      host,
+      snapshot: done.snapshot,
+      sourcesKey: plan.sourcesKey,
+      fullPassAt: fullPass || !plan.index ? new Date().toISOString() : plan.index.header.fullPassAt,
+    },
+    plan.scan.trees,
+  );
 }
 
 /** Asks the backup host who we are to it: proves the key is accepted and the host key pinned. */

@@ -10,8 +10,10 @@ import {
   defaultRuntimeBase,
   makeOneShotDir,
   startOneShotSshd,
+  writeSecretFile,
 } from '../ssh/oneshot.js';
 import { pullbackCommand } from '../self-command.js';
+import { listFileName } from '../change-index/list-file.js';
 import type { OneShotLauncher } from './oneshot-launcher.js';
 
 /** User mode: the one-shot sshd runs as the user and the gate lets it read what the user can. */
@@ -30,7 +32,10 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
   const dir = makeOneShotDir(base);
   const gateCommand = forcedCommandLine(
     pullbackCommand(
-      ...gateArgs(request.sources, { refusalLog: join(dir, ONESHOT_FILES.refusals) }),
+      ...gateArgs(request.sources, {
+        refusalLog: join(dir, ONESHOT_FILES.refusals),
+        listDir: dir,
+      }),
     ),
   );
   const oneShot = await startOneShotSshd({
@@ -44,9 +49,13 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
     gateCommand,
     deadlineMs: request.deadlineMs,
   });
+  // the backup host connects only after our request, which waits for this
+  for (const list of request.lists ?? [])
+    writeSecretFile(join(dir, listFileName(list.tree)), list.data);
   return {
     port: oneShot.port,
     user,
+    listsWritten: request.lists !== undefined,
     done: oneShot.done,
     gateRefusals: async () => (await oneShot.done).gateRefusals ?? [],
     stop: async () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import { ERROR_CODES } from '../errors.js';
 import { isSnapshotId } from '../storage/snapshot-id.js';
+import { passKindSchema, type PassKind } from '../storage/metadata.js';
 import { isValidClientName } from '../storage/client-name.js';
 import {
   bwlimitKiBSchema,
@@ -18,6 +19,8 @@ import {
  */
 export const PROTOCOL_VERSION = 1;
 export const MAX_LINE_BYTES = 64 * 1024;
+/** A backup request may carry an incremental's change list; bigger ones make the client go full. */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 export const REQUEST_READ_TIMEOUT_MS = 15_000;
 
 const v = z.literal(PROTOCOL_VERSION);
@@ -29,6 +32,40 @@ const openSshPrivateKey = z
     /^-----BEGIN OPENSSH PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END OPENSSH PRIVATE KEY-----\n?$/,
     'must be an OpenSSH private key',
   );
+
+export { passKindSchema, type PassKind };
+
+/** A path below a tree, as the change index names it: relative, no "", "." or ".." component. */
+const relativePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine(
+    (p) =>
+      p === '.' ||
+      (!p.includes('\0') &&
+        p.split('/').every((part) => part !== '' && part !== '.' && part !== '..')),
+    'must be a relative path below the tree',
+  );
+
+/** An incremental's changes: the client's index describes `basis`, the host's newest snapshot. */
+export const incrementalSchema = z
+  .object({
+    basis: z.string().refine(isSnapshotId, 'must be a snapshot id'),
+    trees: z
+      .array(
+        z
+          .object({
+            tree: sourcePathSchema,
+            changed: z.array(relativePath),
+            deleted: z.array(relativePath.refine((p) => p !== '.', 'the tree itself')),
+          })
+          .strict(),
+      )
+      .max(256),
+  })
+  .strict();
+export type IncrementalRequest = z.infer<typeof incrementalSchema>;
 
 export const helloRequest = z
   .object({ v, type: z.literal('hello'), clientVersion: z.string().max(64) })
@@ -56,6 +93,10 @@ export const backupRequest = z
       })
       .strict(),
     clientVersion: z.string().max(64),
+    /** a full pass the client's schedule (or --full) asks for; 'checksum' compares contents */
+    pass: z.enum(['full', 'checksum']).optional(),
+    /** the changes since the client's index; the host falls back to a full pass when it must */
+    incremental: incrementalSchema.optional(),
   })
   .strict();
 
@@ -91,6 +132,7 @@ export const snapshotSummarySchema = z
     totalBytes: z.number().min(0).optional(),
     bytesTransferred: z.number().min(0).optional(),
     warnings,
+    pass: passKindSchema.optional(),
   })
   .strict();
 
@@ -120,6 +162,9 @@ export const responseSchema = z.discriminatedUnion('type', [
       type: z.literal('accepted'),
       resumed: z.boolean(),
       connectTo: z.string().refine((a) => isIP(a) !== 0, 'must be an IP address'),
+      /** the pass this run makes, and the newest snapshot it starts from */
+      pass: passKindSchema.optional(),
+      newest: snapshotId.optional(),
     })
     .strict(),
   z
@@ -141,6 +186,11 @@ export const responseSchema = z.discriminatedUnion('type', [
       snapshot: snapshotId,
       stats: statsSchema,
       warnings,
+      pass: passKindSchema.optional(),
+      /** nothing had changed: no new snapshot, `snapshot` is the unchanged newest one */
+      unchanged: z.boolean().optional(),
+      /** rsync copied everything it was asked to (a change index may describe this snapshot) */
+      allCopied: z.boolean().optional(),
     })
     .strict(),
   z.object({ v, type: z.literal('snapshots'), snapshots: z.array(snapshotSummarySchema) }).strict(),

@@ -15,12 +15,16 @@ export interface OneShotRequest {
   sources: string[];
   /** the whole one-shot tree dies at this point at the latest */
   deadlineMs: number;
+  /** an incremental's change lists, one per tree, for the gate to hand to the sender */
+  lists?: { tree: string; data: Buffer }[];
 }
 
 export interface LaunchedOneShot {
   port: number;
   /** the account the backup host logs in as */
   user: string;
+  /** the change lists are in the one-shot directory, where the gate finds them */
+  listsWritten?: boolean;
   /** settles when the one-shot has exited and its secrets are gone */
   done: Promise<unknown>;
   /** why the gate refused the backup host's commands (client-side only), once `done` settled */

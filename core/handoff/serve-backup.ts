@@ -2,7 +2,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PullbackError, asPullbackError } from '../errors.js';
 import { retentionFor } from '../server/server-config.js';
-import { PROTOCOL_VERSION, type BackupRequest } from './messages.js';
+import { PROTOCOL_VERSION, type BackupRequest, type PassKind } from './messages.js';
+import { acceptedIncremental, nothingChanged } from './backup-pass.js';
+import { applyIncrementalChanges, keepTreeRootTimes } from '../storage/incremental-changes.js';
+import { normaliseTree } from '../gate/trees.js';
+import type { PullOutcome } from '../pull/run-pull.js';
 import type { SshConnectionInfo } from './ssh-connection.js';
 import type { ServeContext } from './serve-context.js';
 import { pullTrees } from '../pull/pull-trees.js';
@@ -69,12 +73,53 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
     // A receiver left running by a serve killed with SIGKILL must not write alongside ours.
     const orphans = await killOrphanedReceivers(join(repo.dir, '.incomplete') + '/');
     if (orphans.length) ctx.log(`killed orphaned rsync receiver(s) ${orphans.join(', ')}`);
-    const run = await repo.prepareRun();
+    const newest = await repo.latest();
+    const incremental = acceptedIncremental(request, newest);
+    if (incremental && newest && nothingChanged(incremental)) {
+      // Nothing changed: no new tree and no pull; the run is recorded, pointing at the newest.
+      send({
+        v: PROTOCOL_VERSION,
+        type: 'accepted',
+        resumed: false,
+        connectTo: connection.clientAddress,
+        pass: 'incremental',
+        newest: newest.id,
+      });
+      const finishedAt = new Date();
+      const durationMs = finishedAt.getTime() - startedAt.getTime();
+      await recordRun(ctx, { result: 'success', startedAt, finishedAt, snapshot: newest.id });
+      send({
+        v: PROTOCOL_VERSION,
+        type: 'done',
+        snapshot: newest.id,
+        stats: { files: 0, bytesTransferred: 0, durationMs },
+        warnings: [],
+        pass: 'incremental',
+        unchanged: true,
+        allCopied: true,
+      });
+      return;
+    }
+    const run = await repo.prepareRun({ clone: incremental !== undefined });
+    const pass: PassKind = run.cloned ? 'incremental' : (request.pass ?? 'full');
+    let listedTrees: string[] | undefined;
+    let restoreRootTimes = async () => {};
+    if (run.cloned && incremental) {
+      const changes = incremental.trees.map((t) => ({ ...t, tree: normaliseTree(t.tree) }));
+      restoreRootTimes = await keepTreeRootTimes(run.dest, changes);
+      const applied = await applyIncrementalChanges(run.dest, changes, run.cloned.sharesInodes);
+      ctx.log(`incremental: ${applied.deleted} deleted, ${applied.unlinked} unlinked in the clone`);
+      listedTrees = incremental.trees
+        .filter((t) => t.changed.length > 0)
+        .map((t) => normaliseTree(t.tree));
+    }
     send({
       v: PROTOCOL_VERSION,
       type: 'accepted',
       resumed: run.resumed,
       connectTo: connection.clientAddress,
+      pass,
+      ...(newest ? { newest: newest.id } : {}),
     });
     const limits = [request.options.bwlimitKiB, config.clients[ctx.client]?.bwlimitKiB].filter(
       (n): n is number => typeof n === 'number' && n > 0,
@@ -92,6 +137,9 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       excludes: request.excludes,
       dest: run.dest,
       linkDest: run.linkDest,
+      ...(run.copyDest !== undefined ? { copyDest: run.copyDest } : {}),
+      ...(listedTrees ? { listedTrees } : {}),
+      ...(pass === 'checksum' ? { checksum: true } : {}),
       inplace: run.inplace,
       partialDir: run.partialDir,
       bwlimitKiB: limits.length ? Math.min(...limits) : undefined,
@@ -100,26 +148,30 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
     let lastProgressAt = 0;
     // rsync names the file count only on the lines that end a file: keep it through a big one
     let files = 0;
-    const outcome = await pullTrees(pull, {
-      signal: ctx.signal,
-      onProgress: (p) => {
-        files = p.filesTransferred ?? files;
-        const now = Date.now();
-        if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
-        lastProgressAt = now;
-        send({
-          v: PROTOCOL_VERSION,
-          type: 'progress',
-          bytes: p.bytes,
-          percent: Math.min(100, Math.max(0, p.percent)),
-          bytesPerSecond: p.bytesPerSecond,
-          etaSeconds: p.etaSeconds,
-          files,
-          ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
+    const nothingToPull = listedTrees !== undefined && listedTrees.length === 0;
+    const outcome: PullOutcome = nothingToPull
+      ? { exitCode: 0, meaning: 'ok', warnings: [], notCopied: [], stats: {} }
+      : await pullTrees(pull, {
+          signal: ctx.signal,
+          onProgress: (p) => {
+            files = p.filesTransferred ?? files;
+            const now = Date.now();
+            if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+            lastProgressAt = now;
+            send({
+              v: PROTOCOL_VERSION,
+              type: 'progress',
+              bytes: p.bytes,
+              percent: Math.min(100, Math.max(0, p.percent)),
+              bytesPerSecond: p.bytesPerSecond,
+              etaSeconds: p.etaSeconds,
+              files,
+              ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
+            });
+          },
         });
-      },
-    });
     if (outcome.error) throw outcome.error;
+    await restoreRootTimes();
     const finishedAt = new Date();
     const durationMs = finishedAt.getTime() - startedAt.getTime();
     const info = await repo.promote({
@@ -134,6 +186,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       notCopied: outcome.notCopied,
       stats: outcome.stats,
       clientVersion: request.clientVersion,
+      pass,
     });
     await recordRun(ctx, { result: 'success', startedAt, finishedAt, snapshot: info.id });
     send({
@@ -142,6 +195,10 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       snapshot: info.id,
       stats: { ...outcome.stats, durationMs },
       warnings: outcome.warnings,
+      pass,
+      allCopied:
+        outcome.notCopied.length === 0 &&
+        (outcome.exitCode === 0 || outcome.meaning === 'vanished'),
     });
     // Retention after each success, still under the lock. Its failure does not undo the
     // backup: it is logged, and the next run or the prune timer tries again.

@@ -17,5 +17,6 @@ async function summarise(repo: ClientRepository): Promise<SnapshotSummary[]> {
     totalBytes: meta.stats.totalBytes,
     bytesTransferred: meta.stats.bytesTransferred,
     warnings: meta.warnings,
+    ...(meta.pass ? { pass: meta.pass } : {}),
   }));
 }

@@ -7,6 +7,7 @@ import { readOneLine } from './lines.js';
 import {
   PROTOCOL_VERSION,
   REQUEST_READ_TIMEOUT_MS,
+  MAX_REQUEST_BYTES,
   requestSchema,
   type HandoffRequest,
   type HandoffResponse,
@@ -99,7 +100,10 @@ function orAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 async function readRequest(options: ServeOptions, signal: AbortSignal): Promise<HandoffRequest> {
-  const line = await orAborted(readOneLine(options.input, REQUEST_READ_TIMEOUT_MS), signal);
+  const line = await orAborted(
+    readOneLine(options.input, REQUEST_READ_TIMEOUT_MS, MAX_REQUEST_BYTES),
+    signal,
+  );
   let json: unknown;
   try {
     json = JSON.parse(line);

@@ -32,6 +32,15 @@ export interface PullTreesOptions {
   linkDest?: string;
   /** btrfs backend */
   inplace?: boolean;
+  /**
+   * An incremental: only these trees (those with changes) are pulled, each from the client's
+   * own change list (rsync-argv.ts, listed pass)
+   */
+  listedTrees?: readonly string[];
+  /** hardlink incremental: the newest snapshot, whose copy of an unlinked entry is its basis */
+  copyDest?: string;
+  /** a checksum pass */
+  checksum?: boolean;
   /** hardlink backend: where rsync keeps cut-off files, outside what is promoted */
   partialDir?: string;
   bwlimitKiB?: number;
@@ -107,8 +116,11 @@ export async function pullTrees(
   o: PullTreesOptions,
   run: RunPullOptions = {},
 ): Promise<PullOutcome> {
-  const trees = sourceTrees(o.sources);
-  if (trees.length === 0) throw new PullbackError('BAD_REQUEST', 'at least one source is needed');
+  const all = sourceTrees(o.sources);
+  if (all.length === 0) throw new PullbackError('BAD_REQUEST', 'at least one source is needed');
+  const listed = o.listedTrees;
+  const trees = listed ? all.filter((t) => listed.includes(t)) : all;
+  if (trees.length === 0) throw new PullbackError('INTERNAL', 'a listed pass without a tree');
   const named = (tree: string, text: string) => (trees.length > 1 ? `${tree}: ${text}` : text);
   const stats: PullStats = {};
   const warnings: string[] = [];
@@ -117,7 +129,7 @@ export async function pullTrees(
   let lastProgress: PullProgress | undefined;
   const done = { bytes: 0, files: 0, filesTotal: 0 };
 
-  dropStaleTrees(o.dest, trees);
+  dropStaleTrees(o.dest, all);
   const controlPath = join(o.controlDir, 'ssh-control');
   let master;
   try {
@@ -135,12 +147,16 @@ export async function pullTrees(
   try {
     for (const [index, tree] of trees.entries()) {
       const linkDest = o.linkDest === undefined ? undefined : realTreeDir(o.linkDest, tree);
+      const copyDest = o.copyDest === undefined ? undefined : realTreeDir(o.copyDest, tree);
       const argv = buildPullArgv({
         remote: o.remote,
         source: tree,
         excludes: excludesForTree(tree, o.excludes),
         dest: `${ensureTreeDir(o.dest, tree).replace(/\/$/, '')}/`,
         ...(linkDest !== undefined ? { linkDest: `${linkDest}/` } : {}),
+        ...(copyDest !== undefined ? { copyDest: `${copyDest}/` } : {}),
+        ...(listed ? { listed: true } : {}),
+        ...(o.checksum ? { checksum: true } : {}),
         inplace: o.inplace,
         ...(o.partialDir !== undefined ? { partialDir: o.partialDir } : {}),
         bwlimitKiB: o.bwlimitKiB,

@@ -3,6 +3,7 @@ import { isAbsolute } from 'node:path';
 import { PullbackError } from '../errors.js';
 import { UNIX_USER_NAME } from '../config/fields.js';
 import { normaliseTree, treeArgument } from '../gate/trees.js';
+import { LIST_TOKEN } from '../change-index/list-file.js';
 
 /**
  * The rsync command line for one tree of a pull: the backup host's rsync receives from the
@@ -39,6 +40,12 @@ export interface PullArgvOptions {
   sshPath?: string;
   /** rsync's --timeout: seconds without any I/O before giving up (exit 30) */
   ioTimeoutSeconds?: number;
+  /** an incremental: only the entries of the client's own change list, which the gate hands out */
+  listed?: boolean;
+  /** hardlink incremental: the tree in the newest snapshot, the basis of unlinked entries */
+  copyDest?: string;
+  /** a checksum pass: compare every file's content, not its size and mtime */
+  checksum?: boolean;
 }
 
 export const DEFAULT_IO_TIMEOUT_SECONDS = 300;
@@ -77,6 +84,19 @@ export const DEFAULT_IO_TIMEOUT_SECONDS = 300;
  * --info=progress2 one overall progress line, parsed by progress.ts.
  * --stats          the totals for the `done` message and the snapshot's metadata.
  * --timeout        a silently dead link ends the run (exit 30) instead of hanging forever.
+ * listed pass (an incremental, see docs/server.md):
+ * --files-from=:pullback-list --from0  "use the list": the gate opens the client's own change
+ *                  list and hands it to the sender; this side names no path. rsync implies -R
+ *                  and -d and (with --files-from) does not recurse, so exactly the listed
+ *                  entries come, each with its parent directories' attributes.
+ * -I (--ignore-times)  every listed file goes through the delta transfer, even with the same
+ *                  size and mtime: a same-size rewrite with its mtime set back arrives.
+ * --ignore-missing-args  an entry deleted since the scan is simply not there (the next scan
+ *                  lists it as deleted), not an error that would drop the index.
+ * (no --delete)    the backup host already removed what the client deleted.
+ * --copy-dest=D    hardlink clone: a listed file was unlinked from the clone (never written in
+ *                  place: older snapshots share it); its copy in the newest snapshot is the basis.
+ * --checksum       a checksum pass compares contents instead of size and mtime.
  * --filter='- P'   one exclude rule per pattern. Not --exclude=P: rsync reads a leading "+ " or
  *                  "- " in --exclude as a rule prefix (measured: --exclude='+ a' includes a),
  *                  while a "- " filter rule takes the rest of the string literally.
@@ -97,13 +117,22 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
   if (o.linkDest !== undefined && !isAbsolute(o.linkDest)) {
     throw bad(`--link-dest must be an absolute path, got ${JSON.stringify(o.linkDest)}`);
   }
+  if (
+    o.copyDest !== undefined &&
+    (!o.listed || o.linkDest !== undefined || !isAbsolute(o.copyDest))
+  ) {
+    throw bad('--copy-dest is only for a listed pass into a clone, as an absolute path');
+  }
+  if (o.listed && o.checksum) throw bad('a listed pass sends its list with -I, not --checksum');
   const argv = [
     o.rsyncPath ?? 'rsync',
     '-aHAXS',
     '--numeric-ids',
     '--fake-super',
-    '--delete',
-    '--delete-excluded',
+    ...(o.listed
+      ? ['--ignore-times', '--ignore-missing-args', `--files-from=:${LIST_TOKEN}`, '--from0']
+      : ['--delete', '--delete-excluded']),
+    ...(o.checksum ? ['--checksum'] : []),
     o.partialDir !== undefined ? `--partial-dir=${absolutePath(o.partialDir)}` : '--partial',
     '--no-inc-recursive',
     '--info=progress2',
@@ -117,6 +146,7 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
     argv.push(`--filter=- ${pattern}`);
   }
   if (o.linkDest !== undefined) argv.push(`--link-dest=${o.linkDest}`);
+  if (o.copyDest !== undefined) argv.push(`--copy-dest=${o.copyDest}`);
   if (o.inplace) argv.push('--inplace');
   if (o.bwlimitKiB !== undefined && o.bwlimitKiB > 0) {
     argv.push(`--bwlimit=${positiveInt(o.bwlimitKiB, 'bwlimit')}`);

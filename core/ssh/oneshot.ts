@@ -127,7 +127,7 @@ function validateSpec(spec: OneShotSpec): Required<OneShotSpec> {
 }
 
 /** Creates a new file 0600, refusing to follow or reuse anything already there. */
-export function writeSecretFile(path: string, content: string): void {
+export function writeSecretFile(path: string, content: string | Uint8Array): void {
   const fd = openSync(
     path,
     constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
@@ -135,7 +135,8 @@ export function writeSecretFile(path: string, content: string): void {
   );
   try {
     fchmodSync(fd, 0o600);
-    writeSync(fd, content);
+    const data = typeof content === 'string' ? Buffer.from(content) : content;
+    for (let at = 0; at < data.length;) at += writeSync(fd, data, at);
   } finally {
     closeSync(fd);
   }

@@ -26,6 +26,13 @@ export interface SnapshotBackend {
   readonly name: BackendName;
   /** Creates the run directory `incomplete` (which does not exist yet). */
   createIncomplete(incomplete: string, previous: SnapshotInfo | undefined): Promise<void>;
+  /** Creates `incomplete` as a whole copy of `previous` for an incremental to change. */
+  cloneIncomplete(incomplete: string, previous: SnapshotInfo): Promise<void>;
+  /**
+   * Whether a clone shares inodes with the snapshot it came from (hardlinks): then every entry
+   * an incremental changes must be unlinked in the clone before rsync writes it.
+   */
+  readonly sharesInodes: boolean;
   /**
    * Readies the run directory an interrupted run left for the next one, so that the next rsync
    * modifies no inode shared with a complete snapshot and promotes no partial file. Returns
@@ -46,8 +53,13 @@ export interface SnapshotBackend {
 /** Any filesystem: every snapshot is a full tree, unchanged files hardlinked to the previous one. */
 export const hardlinkBackend: SnapshotBackend = {
   name: 'hardlink',
+  sharesInodes: true,
   async createIncomplete(incomplete) {
     await mkdir(incomplete, { mode: 0o700 });
+  },
+  async cloneIncomplete(incomplete, previous) {
+    // new directories (with their xattrs and times), every other entry a hardlink
+    runTool('cp', ['-a', '--link', '--', previous.path, incomplete]);
   },
   async resume(incomplete) {
     await makeSafeToResume(incomplete);

@@ -68,6 +68,11 @@ export async function deleteSubvolumeOrDir(path: string): Promise<void> {
 
 export const btrfsBackend: SnapshotBackend = {
   name: 'btrfs',
+  // a snapshot's inodes are its own: writing one never changes the snapshot it came from
+  sharesInodes: false,
+  async cloneIncomplete(incomplete, previous) {
+    await this.createIncomplete(incomplete, previous);
+  },
   async createIncomplete(incomplete, previous) {
     const parent = dirname(incomplete);
     if (!isOnBtrfsSync(parent)) {

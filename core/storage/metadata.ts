@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** Which kind of pass made a snapshot (older snapshots do not say: they were full passes). */
+export const passKindSchema = z.enum(['full', 'incremental', 'checksum']);
+export type PassKind = z.infer<typeof passKindSchema>;
+
 /** `<root>/<client>/snapshots/<id>.json`: what is known about one complete snapshot. */
 export const snapshotMetaSchema = z
   .object({
@@ -33,6 +37,8 @@ export const snapshotMetaSchema = z
      * moved past a newer one: a clock that was once ahead); retention goes by it */
     madeAt: z.string().datetime().optional(),
     backend: z.enum(['hardlink', 'btrfs']),
+    /** how it was made: a full rsync pass, an incremental of listed changes, or a checksum pass */
+    pass: passKindSchema.optional(),
   })
   .strict();
 

@@ -57,6 +57,10 @@ export interface PreparedRun {
   partialDir?: string;
   /** .incomplete was left by an interrupted run and is being resumed */
   resumed: boolean;
+  /** an incremental: .incomplete is a clone of `basis` (the newest snapshot) */
+  cloned?: { basis: SnapshotInfo; sharesInodes: boolean };
+  /** hardlink incremental: the basis of each listed file whose clone was unlinked */
+  copyDest?: string;
 }
 
 /** A snapshot directory that cannot be listed: reported, skipped, never deleted by us. */
@@ -81,8 +85,12 @@ export interface ClientRepository {
   readonly backend: BackendName;
   /** One run per client: a second caller gets BUSY at once. */
   acquireLock(): Promise<Lock>;
-  /** Needs the lock. Removes garbage from crashed runs, creates or keeps .incomplete. */
-  prepareRun(): Promise<PreparedRun>;
+  /**
+   * Needs the lock. Removes garbage from crashed runs, creates or keeps .incomplete. With
+   * `clone` (an incremental) a new .incomplete starts as a clone of the newest snapshot; an
+   * interrupted run's .incomplete is resumed as always (the caller then makes a full pass).
+   */
+  prepareRun(options?: { clone?: boolean }): Promise<PreparedRun>;
   /** Needs the lock. Turns .incomplete into the newest snapshot. */
   promote(meta: SnapshotMetaInput, now?: Date): Promise<SnapshotInfo>;
   /** Complete snapshots, oldest first (damaged ones are skipped: see inspect()). */
@@ -163,7 +171,7 @@ class Repository implements ClientRepository {
       );
   }
 
-  async prepareRun(): Promise<PreparedRun> {
+  async prepareRun(options: { clone?: boolean } = {}): Promise<PreparedRun> {
     this.requireLock('prepareRun');
     await this.removeLeftovers();
     const previous = await this.latest();
@@ -175,14 +183,26 @@ class Repository implements ClientRepository {
       );
     }
     let resumed = false;
+    const clone = options.clone === true && !existing && previous !== undefined;
     if (existing) resumed = await this.impl.resume(this.incomplete, previous);
+    else if (clone) await this.impl.cloneIncomplete(this.incomplete, previous);
     else await this.impl.createIncomplete(this.incomplete, previous);
     // Partial files belong to the .incomplete they were cut from (none without a resume).
     if (!resumed) await rm(this.partialDir, { recursive: true, force: true });
-    const target = this.impl.rsyncTarget(previous, this.partialDir);
+    const { linkDest, ...target } = this.impl.rsyncTarget(previous, this.partialDir);
     if (target.partialDir !== undefined)
       await mkdir(target.partialDir, { mode: 0o700 }).catch(ignoreExists);
-    return { dest: this.incomplete + '/', ...target, resumed };
+    if (!clone) return { dest: this.incomplete + '/', ...target, linkDest, resumed };
+    // the clone already holds every unchanged entry: no --link-dest, and the basis of a
+    // listed file unlinked from a hardlink clone is its copy in the newest snapshot
+    const sharesInodes = this.impl.sharesInodes;
+    return {
+      dest: this.incomplete + '/',
+      ...target,
+      resumed,
+      cloned: { basis: previous, sharesInodes },
+      ...(sharesInodes ? { copyDest: previous.path } : {}),
+    };
   }
 
   async promote(input: SnapshotMetaInput, now = new Date()): Promise<SnapshotInfo> {

@@ -1,0 +1,101 @@
+import { lstat, lutimes, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PullbackError } from '../errors.js';
+
+/*
+ * What the backup host does to a run directory cloned from the newest snapshot before an
+ * incremental's rsync: remove what the client deleted, and (hardlink clone) unlink every
+ * entry the client changed, so that rsync writes a new inode and never one an older snapshot
+ * shares (a metadata-only change too: --fake-super keeps owner and mode in xattrs on the
+ * inode). Paths come from the client, checked by the request schema (relative, no "." or
+ * ".."), and are applied only inside the run directory: every directory on the way must be a
+ * real directory (lstat, never followed), or there is nothing there to change.
+ */
+
+export interface TreeChangeList {
+  tree: string;
+  changed: readonly string[];
+  deleted: readonly string[];
+}
+
+export interface AppliedChanges {
+  deleted: number;
+  unlinked: number;
+}
+
+function checkRelative(rel: string): string[] {
+  const parts = rel.split('/');
+  if (rel.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..'))
+    throw new PullbackError('BAD_REQUEST', `not a path below the tree: ${JSON.stringify(rel)}`);
+  return parts;
+}
+
+/** `<root>/<parts…>` when every directory on the way is a real directory, else undefined. */
+async function inside(root: string, parts: readonly string[]): Promise<string | undefined> {
+  let path = root;
+  for (const part of parts.slice(0, -1)) {
+    path = join(path, part);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st?.isDirectory()) return undefined;
+  }
+  return join(path, parts[parts.length - 1]!);
+}
+
+/** The tree's place in the run directory (`<run>/<tree>`), only through real directories. */
+async function treeRoot(runDir: string, tree: string): Promise<string | undefined> {
+  const parts = tree.split('/').filter(Boolean);
+  if (parts.length === 0) return runDir;
+  const path = await inside(runDir, parts);
+  const st = path ? await lstat(path).catch(() => undefined) : undefined;
+  return st?.isDirectory() ? path : undefined;
+}
+
+export async function applyIncrementalChanges(
+  runDir: string,
+  trees: readonly TreeChangeList[],
+  unlinkChanged: boolean,
+): Promise<AppliedChanges> {
+  const applied: AppliedChanges = { deleted: 0, unlinked: 0 };
+  for (const { tree, changed, deleted } of trees) {
+    const root = await treeRoot(runDir, tree);
+    if (root === undefined) continue; // a tree the basis does not hold: rsync makes it
+    for (const rel of deleted) {
+      const path = await inside(root, checkRelative(rel));
+      if (path === undefined || !(await lstat(path).catch(() => undefined))) continue;
+      await rm(path, { recursive: true, force: true }); // never follows a symlink
+      applied.deleted++;
+    }
+    if (!unlinkChanged) continue;
+    for (const rel of changed) {
+      if (rel === '.') continue; // the tree's own directory: a new inode in the clone
+      const path = await inside(root, checkRelative(rel));
+      const st = path ? await lstat(path).catch(() => undefined) : undefined;
+      // directories of a hardlink clone are its own; everything else may be an older snapshot's
+      if (!st || st.isDirectory()) continue;
+      await unlink(path!);
+      applied.unlinked++;
+    }
+  }
+  return applied;
+}
+
+/**
+ * The times of each tree's own directory in the clone, put back after the pull unless the
+ * client listed it (TREE_ROOT): unlinking and rsync's temp files change its mtime, and rsync
+ * sets the times of a listed entry's parents (implied directories) but not the tree's root.
+ */
+export async function keepTreeRootTimes(
+  runDir: string,
+  trees: readonly TreeChangeList[],
+): Promise<() => Promise<void>> {
+  const kept: { path: string; atime: Date; mtime: Date }[] = [];
+  for (const { tree, changed } of trees) {
+    if (changed.includes('.')) continue;
+    const root = await treeRoot(runDir, tree);
+    const st = root ? await lstat(root).catch(() => undefined) : undefined;
+    if (root && st) kept.push({ path: root, atime: st.atime, mtime: st.mtime });
+  }
+  return async () => {
+    for (const { path, atime, mtime } of kept) await lutimes(path, atime, mtime);
+  };
+}
