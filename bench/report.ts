@@ -63,6 +63,10 @@ function mainTable(size: SizeResult, runs: number): string[] {
         `| ${formatBytes(medianAdded(tool, 'full'))} / ${formatBytes(medianAdded(tool, 'one-percent'))} | ${rewriteCell(tool)} |`,
     );
   }
+  const scan = size.indexScan;
+  lines.push(
+    `| change index scan alone (client; ${scan.entries.toLocaleString('en')} entries, lstat walk) | – | ${formatSeconds(scan.seconds)} | ${formatSeconds(scan.seconds)} | | | | | |`,
+  );
   if (runs > 1) {
     lines.push('', 'Every run, seconds (full / no-change / 1 %-change):', '');
     for (const tool of size.tools.filter((t) => !t.skipped))
@@ -83,8 +87,9 @@ function stageTable(size: SizeResult): string[] {
       const s = medianStages(tool, phase);
       const load = medianLoad(tool, phase);
       const f = (n: number | undefined) => (n === undefined ? '–' : formatSeconds(n));
+      const pass = tool.stages[phase][0]?.pass;
       lines.push(
-        `| ${tool.label} | ${PHASE_LABELS[phase]} | ${f(s?.handoff)} | ${f(s?.fileList)} | ${f(s?.transfer)} | ${f(s?.finish)} ` +
+        `| ${tool.label} | ${PHASE_LABELS[phase]}${pass ? ` (${pass} pass)` : ''} | ${f(s?.handoff)} | ${f(s?.fileList)} | ${f(s?.transfer)} | ${f(s?.finish)} ` +
           `| ${f(s?.total ?? medianSeconds(tool, phase))} | ${f(load?.toolCpuSeconds)} | ${f(load?.cpuBusySeconds)} ` +
           `| ${f(load?.diskBusySeconds)} | ${f(load?.iowaitSeconds)} |`,
       );
@@ -108,6 +113,15 @@ function growthTable(sizes: SizeResult[]): string[] {
       );
     }
   }
+  const scans = sizes.map((s) => formatSeconds(s.indexScan.seconds));
+  const first = sizes[0]!;
+  const last = sizes[sizes.length - 1]!;
+  const scanSlope =
+    ((last.indexScan.seconds - first.indexScan.seconds) * 1000) /
+    ((last.tree.files - first.tree.files) / 1000);
+  lines.push(
+    `| change index scan alone (client) | no-change, 1 %-change | ${scans.join(' | ')} | ${scanSlope.toFixed(1)} |`,
+  );
   return lines;
 }
 

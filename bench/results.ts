@@ -1,4 +1,5 @@
 import type { HandoffTimings } from './handoff-overhead.js';
+import type { IndexScanTime } from './index-scan.js';
 import type { MachineFacts } from './machine.js';
 import type { LoadCounters } from './system-load.js';
 import type { TreeChange } from './tree.js';
@@ -35,6 +36,8 @@ export interface SizeResult {
   };
   change: TreeChange;
   tools: ToolResult[];
+  /** the change index's scan of the tree (core/change-index/scan.ts), on its own */
+  indexScan: IndexScanTime;
   /** the 1-minute load average when this size started and when it ended */
   loadAverage: { start: number; end: number };
   durationSeconds: number;

@@ -9,6 +9,7 @@ import { parseBenchArgs, type BenchOptions } from './args.js';
 import { syncDisks } from './disk-usage.js';
 import { timed } from './exec.js';
 import { measureHandoff } from './handoff-overhead.js';
+import { measureIndexScan } from './index-scan.js';
 import { machineFacts } from './machine.js';
 import { ProgressLine } from './progress.js';
 import { formatBytes, renderMarkdown } from './report.js';
@@ -106,6 +107,9 @@ async function runSize(
   );
   const tree = generateTree(spec);
   progress.done(`${formatBytes(tree.bytes)} in ${tree.dirs} directories`);
+  progress.start('change index scan');
+  const indexScan = measureIndexScan(source);
+  progress.done(`${indexScan.entries} entries in ${indexScan.seconds.toFixed(2)} s`);
 
   const hardlink = new PullbackTool({ backend: 'hardlink', source, work, volumeBytes: 0 });
   const rsync = new BareRsyncTool({ source, work });
@@ -191,6 +195,7 @@ async function runSize(
       },
       change: change ?? { files: 0, changedBytes: 0, changedBlockBytes: 0 },
       tools: tools.map((t) => results.get(t)!),
+      indexScan,
       loadAverage: { start: loadAtStart, end: loadAverage() },
       durationSeconds: (Date.now() - startedAt) / 1000,
     };

@@ -24,6 +24,8 @@ export interface PullbackToolOptions {
   volumeBytes: number;
 }
 
+const CHANGE_INDEX_FILE = 'change-index';
+
 /** One backup through the whole handoff, exactly as `pullback backup` does it in user mode. */
 export function backupOnce(
   client: TestClient,
@@ -34,6 +36,8 @@ export function backupOnce(
     host: client.config.hosts[0]!,
     identityKey: client.identityKey,
     launcher: launchUserOneShot,
+    // as `pullback backup` and the agent run it: incrementals send what the change index says
+    indexFile: join(client.dir, CHANGE_INDEX_FILE),
     ...watch,
   });
 }
@@ -113,7 +117,7 @@ export class PullbackTool implements BenchTool {
         onProgress(`${p.percent.toFixed(0)} %`);
       },
     });
-    this.stages = clock.end();
+    this.stages = { ...clock.end(), pass: result.pass };
     this.lastSnapshot = join(this.storage(), this.client!.name, 'snapshots', result.snapshot);
   }
 

@@ -18,6 +18,8 @@ export interface StageMarks {
   firstProgress?: number;
   lastProgress?: number;
   end: number;
+  /** Pullback: the kind of pass the backup host made (full, or incremental from the change index) */
+  pass?: string;
 }
 
 /** What the bench needs from each tool: one repository per run, three backups into it. */
