@@ -54,6 +54,7 @@ export class PullbackTool implements BenchTool {
   private client: TestClient | undefined;
   private lastSnapshot = '';
   private stages: StageMarks | undefined;
+  private unchanged = false;
   private readonly size = new RepositorySize(() => join(this.storage(), this.client!.name));
 
   constructor(private readonly o: PullbackToolOptions) {
@@ -118,6 +119,7 @@ export class PullbackTool implements BenchTool {
       },
     });
     this.stages = { ...clock.end(), pass: result.pass };
+    this.unchanged = result.unchanged;
     this.lastSnapshot = join(this.storage(), this.client!.name, 'snapshots', result.snapshot);
   }
 
@@ -131,6 +133,8 @@ export class PullbackTool implements BenchTool {
   }
 
   async measureAdded(): Promise<number> {
+    // nothing changed: no new snapshot (the newest one's exclusive bytes are not this run's)
+    if (this.o.backend === 'btrfs' && this.unchanged) return 0;
     // a btrfs snapshot shares extents with the previous one: du would count them again
     if (this.o.backend === 'btrfs') return btrfsExclusiveBytes(this.lastSnapshot, this.storage());
     return this.size.added();
