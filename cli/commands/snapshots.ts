@@ -7,7 +7,9 @@ import { formatBytes } from '../../core/format.js';
 
 const HELP = `Usage: pullback snapshots [--host NAME] [--json]
 
-Lists this machine's snapshots on a backup host (read-only: nothing can be changed from here).`;
+Lists this machine's snapshots on a backup host (read-only: nothing can be changed from here),
+with the kind of pass that made each: full, incremental (only what changed was sent; the file
+count is then what was sent) or checksum (a full pass comparing contents).`;
 
 export async function snapshotsCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -31,7 +33,7 @@ export async function snapshotsCommand(argv: string[]): Promise<number> {
   else
     for (const s of snapshots)
       console.log(
-        `${s.id}  ${String(s.files ?? '?').padStart(8)} files  ${formatBytes(s.totalBytes ?? 0).padStart(10)}${s.warnings.length ? `  (${s.warnings.length} warnings)` : ''}`,
+        `${s.id}  ${(s.pass ?? 'full').padEnd(11)}  ${String(s.files ?? '?').padStart(8)} files  ${formatBytes(s.totalBytes ?? 0).padStart(10)}${s.warnings.length ? `  (${s.warnings.length} warnings)` : ''}`,
       );
   return 0;
 }

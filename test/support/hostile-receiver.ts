@@ -115,6 +115,8 @@ export async function hostilePull(o: {
   delaySeconds?: number;
   when?: RegExp;
   during?: () => void;
+  /** change lists the client wrote into its one-shot (incrementals) */
+  lists?: { tree: string; data: Buffer }[];
 }): Promise<HostilePull> {
   const K = generateKeyPair('hostile-K');
   const H = generateKeyPair('hostile-H');
@@ -125,6 +127,7 @@ export async function hostilePull(o: {
     hostPrivateKey: H.privateKey,
     sources: o.sources,
     deadlineMs: 60_000,
+    ...(o.lists ? { lists: o.lists } : {}),
   });
   const dir = mkdtempSync(join(o.work, 'host-'));
   const key = join(dir, 'K');
