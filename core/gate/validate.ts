@@ -195,7 +195,7 @@ export interface SenderRequest {
   /** the allowed tree, as configured (normalised); the caller pins it and confines rsync to it */
   tree: string;
   /** the backup host asked for the client's own change list of this tree (--files-from LIST_TOKEN) */
-  listed: boolean;
+  listed?: true;
 }
 
 /**
@@ -205,10 +205,7 @@ export interface SenderRequest {
  */
 function takeListRequest(options: string[]): { options: string[]; listed: boolean } {
   const at = options.indexOf('--files-from');
-  if (at < 0) {
-    if (options.includes('--from0')) refuse('--from0 without the change list');
-    return { options, listed: false };
-  }
+  if (at < 0) return { options, listed: false }; // a --from0 alone is refused as not allowed
   if (options[at + 1] !== LIST_TOKEN)
     refuse(`--files-from may only name the change list (${LIST_TOKEN}), nothing else`);
   const rest = [...options.slice(0, at), ...options.slice(at + 2)];
@@ -250,5 +247,5 @@ export function validateSenderCommand(command: string, allow: readonly string[])
   for (const option of options) checkOption(option, listed);
   if (paths.length === 0) refuse('no source paths were given');
   if (paths.length > 1) refuse('more than one source path: one sender serves one tree');
-  return { options, tree: checkTreeArgument(paths[0]!, trees), listed };
+  return { options, tree: checkTreeArgument(paths[0]!, trees), ...(listed ? { listed } : {}) };
 }

@@ -192,7 +192,13 @@ class Repository implements ClientRepository {
     const { linkDest, ...target } = this.impl.rsyncTarget(previous, this.partialDir);
     if (target.partialDir !== undefined)
       await mkdir(target.partialDir, { mode: 0o700 }).catch(ignoreExists);
-    if (!clone) return { dest: this.incomplete + '/', ...target, linkDest, resumed };
+    if (!clone)
+      return {
+        dest: this.incomplete + '/',
+        ...target,
+        ...(linkDest !== undefined ? { linkDest } : {}),
+        resumed,
+      };
     // the clone already holds every unchanged entry: no --link-dest, and the basis of a
     // listed file unlinked from a hardlink clone is its copy in the newest snapshot
     const sharesInodes = this.impl.sharesInodes;

@@ -65,7 +65,7 @@ test('S3: the backup host cannot name its own list: a remote file, its own local
     assert.notEqual(r.code, 0, `${args.join(' ')} was served`);
     assert.equal(treeText(r.dest), '', `${args.join(' ')} sent something`);
     assertNothingLeaked(r);
-    assert.match(r.refusals.join('\n'), /files-from|from0/, args.join(' '));
+    assert.match(r.refusals.join('\n'), /files-from|from0|-R/, args.join(' '));
   }
 });
 
