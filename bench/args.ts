@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { PullbackError } from '../core/errors.js';
 
 export interface BenchOptions {
-  files: number;
+  /** the tree sizes, in order: one tree and one round of every tool per size */
+  files: number[];
   bigFiles: number;
   bigFileBytes: number;
   appendBytes: number;
@@ -16,15 +17,20 @@ export interface BenchOptions {
   json: string | undefined;
   /** only these tool ids (default: all) */
   tools: string[] | undefined;
+  /** where the trees and repositories go (default: a new directory in the system's tmpdir) */
+  work: string | undefined;
 }
 
 const MiB = 1024 * 1024;
 
-export const USAGE = `usage: npm run bench -- [--quick] [--files N] [--runs N] [--handoff-samples N]
-                          [--seed N] [--out FILE.md] [--json FILE.json] [--tools a,b]
+export const USAGE = `usage: npm run bench -- [--quick] [--files N[,N…]] [--runs N] [--handoff-samples N]
+                          [--seed N] [--out FILE.md] [--json FILE.json] [--tools a,b] [--work DIR]
   --quick   smoke run: 300 files + one 2 MiB file, 1 run, 3 handoff samples (results not saved
             unless --out is given)
-  tools: pullback-hardlink, pullback-btrfs, rsync, restic, borg`;
+  --files   small files in the tree; several sizes (10000,50000,200000) run one after the
+            other in one invocation, and the results show how each tool's time grows
+  --work    put the trees and repositories below DIR (e.g. a tmpfs, to take the disk out)
+  tools: pullback-hardlink, pullback-btrfs, rsync, rsync-minimal, restic, borg`;
 
 function count(value: string | undefined, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
@@ -49,6 +55,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         out: { type: 'string' },
         json: { type: 'string' },
         tools: { type: 'string' },
+        work: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -60,7 +67,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const quick = parsed.quick === true;
   return {
     quick,
-    files: count(parsed.files, 'files', quick ? 300 : 50_000),
+    files: (parsed.files ?? (quick ? '300' : '50000'))
+      .split(',')
+      .map((n) => count(n.trim(), 'files', 0)),
     bigFiles: quick ? 1 : 4,
     bigFileBytes: quick ? 2 * MiB : 32 * MiB,
     appendBytes: quick ? 64 * 1024 : MiB,
@@ -70,5 +79,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     out: parsed.out,
     json: parsed.json,
     tools: parsed.tools?.split(',').map((t) => t.trim()),
+    work: parsed.work,
   };
 }

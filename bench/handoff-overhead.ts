@@ -5,6 +5,7 @@ import { runPull } from '../core/pull/run-pull.js';
 import { makeTestClient, type BackupHost } from '../test/support/backup-host.js';
 import { userInfo } from 'node:os';
 import { PULLBACK_CLI_SCRIPT } from '../core/self-command.js';
+import { gateArgs } from '../core/gate/run.js';
 import { execTool, median, timed } from './exec.js';
 import type { PeerLogin } from './peer-login.js';
 import { backupOnce } from './tools/pullback.js';
@@ -24,10 +25,16 @@ export interface HandoffTimings {
   done: number;
   /** a bare rsync pull of the same one-file tree over a plain sshd, for comparison */
   bareRsync: number;
-  /** what each command run over SSH pays before it starts: the login shell as sshd runs it */
-  shellStart: number;
-  /** `node <pullback cli> --version`: Node plus loading the CLI, paid by serve and by the gate */
+  /** the account's shell as a plain sshd starts it (`$SHELL -c true`, SSH_CLIENT set): bash reads ~/.bashrc */
+  shellWithRc: number;
+  /** the same with SHLVL=1, as the one-shot sshd starts the gate: bash skips ~/.bashrc */
+  shellWithoutRc: number;
+  /** `node <pullback cli> --version`: Node plus the CLI's dispatcher */
   cliStart: number;
+  /** `pullback gate --check` on a valid sender command: Node, the gate's modules, validation, pinning */
+  gateStart: number;
+  /** an OpenSSH login to the bench's plain sshd running `true`: handshake, auth, one session */
+  sshLogin: number;
   /** `node -e 0`: Node alone */
   nodeStart: number;
 }
@@ -41,14 +48,26 @@ async function medianRun(command: string, args: string[], env: NodeJS.ProcessEnv
 
 /**
  * The fixed start-up costs inside a handoff, measured alone. sshd runs every command through the
- * account's shell (`$SHELL -c …`), and Debian's bash reads ~/.bashrc when it sees SSH_CLIENT.
+ * account's shell (`$SHELL -c …`), and Debian's bash reads ~/.bashrc when it sees SSH_CLIENT
+ * and is a top-level shell (SHLVL, after its own +1, below 2).
  */
-async function startupCosts() {
+async function startupCosts(peer: PeerLogin, tree: string) {
   const shell = userInfo().shell || '/bin/sh';
-  const sshEnv = { ...process.env, SSH_CLIENT: '127.0.0.3 40000 22', SHLVL: '0' };
+  const { SHLVL: _ignored, ...env } = process.env;
+  const sshEnv = { ...env, SSH_CLIENT: '127.0.0.3 40000 22' };
+  const senderCommand = `rsync --server --sender -lHogDtpAXrSe.LsfxCIvu --numeric-ids . ${tree}/`;
+  const { user, host } = peer.remote;
+  const [ssh = 'ssh', ...sshArgs] = peer.sshWords;
   return {
-    shellStart: await medianRun(shell, ['-c', 'true'], sshEnv),
+    shellWithRc: await medianRun(shell, ['-c', 'true'], sshEnv),
+    shellWithoutRc: await medianRun(shell, ['-c', 'true'], { ...sshEnv, SHLVL: '1' }),
     cliStart: await medianRun(process.execPath, [PULLBACK_CLI_SCRIPT, '--version'], process.env),
+    gateStart: await medianRun(
+      process.execPath,
+      [PULLBACK_CLI_SCRIPT, ...gateArgs([tree]), '--check'],
+      { ...process.env, SSH_ORIGINAL_COMMAND: senderCommand },
+    ),
+    sshLogin: await medianRun(ssh, [...sshArgs, `${user}@${host}`, 'true'], process.env),
     nodeStart: await medianRun(process.execPath, ['-e', '0'], process.env),
   };
 }
@@ -122,7 +141,7 @@ export async function measureHandoff(
       firstByte: median(marks.firstByte),
       done: median(marks.done),
       bareRsync: median(bare),
-      ...(await startupCosts()),
+      ...(await startupCosts(peer, source)),
     };
   } finally {
     rmSync(join(host.storage, client.name), { recursive: true, force: true });

@@ -40,6 +40,8 @@ function config(o: { port: number; address: string; dir: string; user: string })
     'KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org',
     'Ciphers aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes128-ctr',
     'MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com',
+    // no ~/.bashrc before each command (borg serve, rsync --server), as for Pullback's sshds
+    'SetEnv SHLVL=1',
     'Subsystem sftp internal-sftp',
     '',
   ].join('\n');

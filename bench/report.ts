@@ -1,224 +1,184 @@
 import { median } from './exec.js';
-import type { BenchResult, TargetCheck, ToolResult } from './results.js';
-import { PHASES, PHASE_LABELS, type Phase } from './tools/types.js';
+import {
+  fasterOfResticBorg,
+  formatBytes,
+  formatRatio,
+  formatSeconds,
+  medianAdded,
+  medianLoad,
+  medianSeconds,
+  medianStages,
+  ranTool,
+  slopeMsPerThousand,
+} from './figures.js';
+import type { BenchResult, SizeResult, TargetCheck, ToolResult } from './results.js';
+import { PHASES, PHASE_LABELS } from './tools/types.js';
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '–';
-  const sign = n < 0 ? '−' : '';
-  const abs = Math.abs(n);
-  if (abs < 1024) return `${sign}${abs} B`;
-  if (abs < 1024 ** 2) return `${sign}${(abs / 1024).toFixed(1)} KiB`;
-  if (abs < 1024 ** 3) return `${sign}${(abs / 1024 ** 2).toFixed(1)} MiB`;
-  return `${sign}${(abs / 1024 ** 3).toFixed(2)} GiB`;
-}
-
-export const formatSeconds = (s: number) => (Number.isFinite(s) ? `${s.toFixed(2)} s` : '–');
-const ratio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '–');
-
-function find(result: BenchResult, id: string): ToolResult | undefined {
-  const tool = result.tools.find((t) => t.id === id);
-  return tool && !tool.skipped ? tool : undefined;
-}
-
-const medianSeconds = (tool: ToolResult | undefined, phase: Phase) =>
-  tool ? median(tool.seconds[phase]) : Number.NaN;
-const medianAdded = (tool: ToolResult | undefined, phase: Phase) =>
-  tool ? median(tool.added[phase]) : Number.NaN;
-
-/** The issue's targets, each with the measured figure and, for a miss, the decomposition. */
-export function checkTargets(result: BenchResult): TargetCheck[] {
-  const checks: TargetCheck[] = [];
-  const rsync = find(result, 'rsync');
-  const hardlink = find(result, 'pullback-hardlink');
-  const btrfs = find(result, 'pullback-btrfs');
-  const handoff = 'skipped' in result.handoff ? undefined : result.handoff;
-
-  if (handoff) {
-    const met = handoff.firstByte <= 0.3;
-    checks.push({
-      target: 'handoff overhead (request → rsync’s first byte) ≤ 0.3 s',
-      measured: formatSeconds(handoff.firstByte),
-      verdict: met ? 'met' : 'missed',
-      ...(met
-        ? {}
-        : {
-            why:
-              `connect to the backup host and start \`pullback serve\` ${formatSeconds(handoff.connected)}, ` +
-              `one-shot sshd up ${formatSeconds(handoff.oneShotReady - handoff.connected)}, ` +
-              `request accepted ${formatSeconds(handoff.accepted - handoff.oneShotReady)}, ` +
-              `accepted → first byte (ssh back to the client, gate, rsync start) ${formatSeconds(handoff.firstByte - handoff.accepted)}; ` +
-              `a bare rsync pull of the same one-file tree takes ${formatSeconds(handoff.bareRsync)} in all. ` +
-              `Two commands run over SSH (\`pullback serve\` on the backup host, \`pullback gate\` on the client); each starts ` +
-              `through the account's login shell (${formatSeconds(handoff.shellStart)} here: sshd runs \`$SHELL -c\`, and Debian's bash reads ~/.bashrc under sshd) ` +
-              `and then loads the Pullback CLI (${formatSeconds(handoff.cliStart)}, of which Node itself ${formatSeconds(handoff.nodeStart)}). ` +
-              `Bare rsync pays the shell once and no CLI.`,
-          }),
-    });
-  } else {
-    checks.push({
-      target: 'handoff overhead ≤ 0.3 s',
-      measured: '–',
-      verdict: 'not measured',
-      why: 'skipped' in result.handoff ? result.handoff.skipped : '',
-    });
-  }
-
-  // the fixed cost a whole Pullback run adds over a bare pull (one-file tree)
-  const fixed = handoff ? handoff.done - handoff.bareRsync : Number.NaN;
-  for (const phase of PHASES) {
-    const target = `Pullback (hardlink) ≤ 1.05× bare rsync, ${PHASE_LABELS[phase]}`;
-    const p = medianSeconds(hardlink, phase);
-    const r = medianSeconds(rsync, phase);
-    if (!Number.isFinite(p) || !Number.isFinite(r)) {
-      checks.push({ target, measured: '–', verdict: 'not measured' });
-      continue;
-    }
-    const met = p <= 1.05 * r;
-    checks.push({
-      target,
-      measured: `${ratio(p / r)} (${formatSeconds(p)} vs ${formatSeconds(r)})`,
-      verdict: met ? 'met' : 'missed',
-      ...(met
-        ? {}
-        : {
-            why:
-              `Pullback − rsync = ${formatSeconds(p - r)}; the fixed cost of a Pullback run over a bare pull ` +
-              `(one-file tree: whole run − bare rsync) is ${formatSeconds(fixed)}.`,
-          }),
-    });
-  }
-
-  for (const phase of ['no-change', 'one-percent'] as const) {
-    const target = `Pullback (btrfs) faster than restic and borg, ${PHASE_LABELS[phase]}`;
-    const b = medianSeconds(btrfs, phase);
-    const others = ['restic', 'borg'].map((id) => medianSeconds(find(result, id), phase));
-    if (!Number.isFinite(b) || others.some((o) => !Number.isFinite(o))) {
-      const skipped = result.tools.find((t) => t.id === 'pullback-btrfs')?.skipped;
-      checks.push({
-        target,
-        measured: '–',
-        verdict: 'not measured',
-        ...(skipped ? { why: skipped } : {}),
-      });
-      continue;
-    }
-    const met = others.every((o) => b < o);
-    checks.push({
-      target,
-      measured: `${formatSeconds(b)} vs restic ${formatSeconds(others[0]!)}, borg ${formatSeconds(others[1]!)}`,
-      verdict: met ? 'met' : 'missed',
-    });
-  }
-
-  const { changedBytes, changedBlockBytes } = result.change;
-  const hlAdded = medianAdded(hardlink, 'one-percent');
-  if (Number.isFinite(hlAdded)) {
-    const met = hlAdded <= 1.1 * changedBytes;
-    const wholeBig =
-      result.tree.bigFiles > 0 ? result.tree.bigFileBytes + result.tree.appendBytes : 0;
-    checks.push({
-      target: 'Pullback (hardlink): storage per 1 %-change increment ≤ 1.1× the changed bytes',
-      measured: `${formatBytes(hlAdded)} = ${ratio(hlAdded / changedBytes)} of ${formatBytes(changedBytes)}`,
-      verdict: met ? 'met' : 'missed',
-      ...(met
-        ? {}
-        : {
-            why:
-              `a hardlink snapshot stores every changed file whole: the appended big file alone is ` +
-              `${formatBytes(wholeBig)} for a ${formatBytes(result.tree.appendBytes)} append, and each snapshot is a ` +
-              `new directory tree (${result.tree.dirs + 1} directories, ~${formatBytes((result.tree.dirs + 1) * 4096)} ` +
-              `as du -sb counts them). Inherent to file-level hardlinks; the btrfs backend stores changed blocks.`,
-          }),
-    });
-  } else {
-    checks.push({
-      target: 'Pullback (hardlink): storage per 1 %-change increment ≤ 1.1× the changed bytes',
-      measured: '–',
-      verdict: 'not measured',
-    });
-  }
-  const btAdded = medianAdded(btrfs, 'one-percent');
-  if (Number.isFinite(btAdded)) {
-    checks.push({
-      target: 'Pullback (btrfs): storage per 1 %-change increment ≤ 1.1× the changed blocks',
-      measured: `${formatBytes(btAdded)} = ${ratio(btAdded / changedBlockBytes)} of ${formatBytes(changedBlockBytes)}`,
-      verdict: btAdded <= 1.1 * changedBlockBytes ? 'met' : 'missed',
-    });
-  } else {
-    checks.push({
-      target: 'Pullback (btrfs): storage per 1 %-change increment ≤ 1.1× the changed blocks',
-      measured: '–',
-      verdict: 'not measured',
-      ...(result.tools.find((t) => t.id === 'pullback-btrfs')?.skipped
-        ? { why: result.tools.find((t) => t.id === 'pullback-btrfs')!.skipped }
-        : {}),
-    });
-  }
-  return checks;
-}
+export { formatBytes, formatSeconds } from './figures.js';
 
 const VERDICT = { met: '✅ met', missed: '❌ missed', 'not measured': '– not measured' } as const;
+const cell = (text: string) => text.replace(/\|/g, '\\|');
 
-/** The results page: the table first, then the handoff, the targets, the machine. */
-export function renderMarkdown(result: BenchResult, targets: TargetCheck[]): string {
-  const t = result.tree;
-  const rsync = find(result, 'rsync');
-  const lines: string[] = [];
-  lines.push(`# Pullback benchmarks, ${result.date}`, '');
-  lines.push(
-    `Source tree: ${t.files.toLocaleString('en')} small files (${formatBytes(t.smallBytes)}) in ${t.dirs.toLocaleString('en')} directories` +
-      (t.bigFiles ? ` + ${t.bigFiles} × ${formatBytes(t.bigFileBytes)} files` : '') +
-      ` = ${formatBytes(t.bytes)}. 1 %-change: ${result.change.files} files, ${formatBytes(result.change.changedBytes)} changed` +
-      ` (${formatBytes(result.change.changedBlockBytes)} in 4 KiB blocks)` +
-      (t.bigFiles ? `, of which ${formatBytes(t.appendBytes)} appended to one big file.` : '.'),
+function rewriteCell(tool: ToolResult): string {
+  if (tool.rewriteDetected.length === 0) return '–';
+  const yes = tool.rewriteDetected.filter(Boolean).length;
+  if (yes === tool.rewriteDetected.length) return '✅ yes';
+  if (yes === 0) return '❌ no: the old content';
+  return `${yes} of ${tool.rewriteDetected.length} runs`;
+}
+
+function treeLine(size: SizeResult): string {
+  const t = size.tree;
+  return (
+    `${t.files.toLocaleString('en')} small files (${formatBytes(t.smallBytes)}) in ${t.dirs.toLocaleString('en')} directories` +
+    (t.bigFiles ? ` + ${t.bigFiles} × ${formatBytes(t.bigFileBytes)} files` : '') +
+    ` = ${formatBytes(t.bytes)}. 1 %-change: ${size.change.files} files, ${formatBytes(size.change.changedBytes)} changed` +
+    ` (${formatBytes(size.change.changedBlockBytes)} in 4 KiB blocks)` +
+    (t.bigFiles ? `, of which ${formatBytes(t.appendBytes)} appended to one big file.` : '.') +
+    ` Load average ${size.loadAverage.start.toFixed(2)} at the start, ${size.loadAverage.end.toFixed(2)} at the end;` +
+    ` ${(size.durationSeconds / 60).toFixed(1)} min.`
   );
-  lines.push(
-    `Median of ${result.runs} run${result.runs > 1 ? 's' : ''} (each: fresh repository, full, no-change, 1 %-change), everything over SSH to loopback. ` +
-      `Command: \`${result.command}\`; took ${(result.durationSeconds / 60).toFixed(1)} min. Method: [docs/benchmarks.md](../../docs/benchmarks.md).`,
-    '',
-  );
-  lines.push('| tool | phase | median time | × bare rsync | storage added | all runs |');
-  lines.push('|---|---|---:|---:|---:|---|');
-  for (const tool of result.tools) {
+}
+
+function mainTable(size: SizeResult, runs: number): string[] {
+  const rsync = ranTool(size, 'rsync');
+  const lines = [
+    '| tool | full | no-change | 1 %-change | full × bare rsync | no-change × faster of restic/borg | 1 %-change × faster of restic/borg | storage added (full / 1 %-change) | same-size rewrite detected? |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  const yardstick = {
+    'no-change': fasterOfResticBorg(size, 'no-change').seconds,
+    'one-percent': fasterOfResticBorg(size, 'one-percent').seconds,
+  };
+  for (const tool of size.tools) {
     if (tool.skipped) {
-      lines.push(`| ${tool.label} | – | skipped | | | ${tool.skipped.replace(/\|/g, '\\|')} |`);
+      lines.push(`| ${tool.label} | skipped: ${cell(tool.skipped)} | | | | | | | |`);
       continue;
     }
-    for (const phase of PHASES) {
-      const s = median(tool.seconds[phase]);
-      const r = medianSeconds(rsync, phase);
+    const s = (phase: (typeof PHASES)[number]) => median(tool.seconds[phase]);
+    lines.push(
+      `| ${tool.label} | ${formatSeconds(s('full'))} | ${formatSeconds(s('no-change'))} | ${formatSeconds(s('one-percent'))} ` +
+        `| ${formatRatio(s('full') / medianSeconds(rsync, 'full'))} ` +
+        `| ${formatRatio(s('no-change') / yardstick['no-change'])} | ${formatRatio(s('one-percent') / yardstick['one-percent'])} ` +
+        `| ${formatBytes(medianAdded(tool, 'full'))} / ${formatBytes(medianAdded(tool, 'one-percent'))} | ${rewriteCell(tool)} |`,
+    );
+  }
+  const scan = size.indexScan;
+  lines.push(
+    `| change index scan alone (client; ${scan.entries.toLocaleString('en')} entries, lstat walk) | – | ${formatSeconds(scan.seconds)} | ${formatSeconds(scan.seconds)} | | | | | |`,
+  );
+  if (runs > 1) {
+    lines.push('', 'Every run, seconds (full / no-change / 1 %-change):', '');
+    for (const tool of size.tools.filter((t) => !t.skipped))
       lines.push(
-        `| ${tool.label} | ${PHASE_LABELS[phase]} | ${formatSeconds(s)} | ${ratio(s / r)} | ${formatBytes(median(tool.added[phase]))} | ${tool.seconds[phase].map((x) => x.toFixed(2)).join(' / ')} |`,
+        `- ${tool.label}: ${PHASES.map((p) => tool.seconds[p].map((x) => x.toFixed(2)).join(', ')).join(' / ')}`,
+      );
+  }
+  return lines;
+}
+
+function stageTable(size: SizeResult): string[] {
+  const lines = [
+    '| tool | phase | handoff | connect + gate + file lists | transfer | end + promotion + reply | total | CPU (its processes) | CPU (machine) | disk busy | I/O wait |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const tool of size.tools.filter((t) => !t.skipped)) {
+    for (const phase of PHASES) {
+      const s = medianStages(tool, phase);
+      const load = medianLoad(tool, phase);
+      const f = (n: number | undefined) => (n === undefined ? '–' : formatSeconds(n));
+      const pass = tool.stages[phase][0]?.pass;
+      lines.push(
+        `| ${tool.label} | ${PHASE_LABELS[phase]}${pass ? ` (${pass} pass)` : ''} | ${f(s?.handoff)} | ${f(s?.fileList)} | ${f(s?.transfer)} | ${f(s?.finish)} ` +
+          `| ${f(s?.total ?? medianSeconds(tool, phase))} | ${f(load?.toolCpuSeconds)} | ${f(load?.cpuBusySeconds)} ` +
+          `| ${f(load?.diskBusySeconds)} | ${f(load?.iowaitSeconds)} |`,
       );
     }
   }
-  lines.push('');
-  lines.push('## Handoff overhead', '');
-  if ('skipped' in result.handoff) {
-    lines.push(`Not measured: ${result.handoff.skipped}`, '');
-  } else {
-    const h = result.handoff;
+  return lines;
+}
+
+function growthTable(sizes: SizeResult[]): string[] {
+  const header = sizes.map((s) => `${s.tree.files.toLocaleString('en')} files`);
+  const lines = [
+    `| tool | phase | ${header.join(' | ')} | slope (ms per 1,000 files) |`,
+    `|---|---|${header.map(() => '---:').join('|')}|---:|`,
+  ];
+  for (const tool of sizes[0]!.tools) {
+    for (const phase of PHASES) {
+      const times = sizes.map((s) => formatSeconds(medianSeconds(ranTool(s, tool.id), phase)));
+      const slope = slopeMsPerThousand(sizes, tool.id, phase);
+      lines.push(
+        `| ${tool.label} | ${PHASE_LABELS[phase]} | ${times.join(' | ')} | ${Number.isFinite(slope) ? slope.toFixed(1) : '–'} |`,
+      );
+    }
+  }
+  const scans = sizes.map((s) => formatSeconds(s.indexScan.seconds));
+  const first = sizes[0]!;
+  const last = sizes[sizes.length - 1]!;
+  const scanSlope =
+    ((last.indexScan.seconds - first.indexScan.seconds) * 1000) /
+    ((last.tree.files - first.tree.files) / 1000);
+  lines.push(
+    `| change index scan alone (client) | no-change, 1 %-change | ${scans.join(' | ')} | ${scanSlope.toFixed(1)} |`,
+  );
+  return lines;
+}
+
+function handoffSection(result: BenchResult): string[] {
+  if ('skipped' in result.handoff) return [`Not measured: ${result.handoff.skipped}`];
+  const h = result.handoff;
+  return [
+    `A one-file tree, the file changed before each run; median of ${h.samples} runs, seconds from \`runBackup\` being called.`,
+    '',
+    '| step reached | median |',
+    '|---|---:|',
+    `| SSH to the backup host up | ${formatSeconds(h.connected)} |`,
+    `| one-shot sshd listening | ${formatSeconds(h.oneShotReady)} |`,
+    `| request accepted (\`pullback serve\` started, lock, run prepared) | ${formatSeconds(h.accepted)} |`,
+    `| **rsync’s first byte** (first progress line at the client) | **${formatSeconds(h.firstByte)}** |`,
+    `| done (promoted, reply received) | ${formatSeconds(h.done)} |`,
+    `| for comparison: a whole bare rsync pull of the same tree | ${formatSeconds(h.bareRsync)} |`,
+    '',
+    'Start-up costs inside a handoff, measured alone (median of 5):',
+    '',
+    '| what | median |',
+    '|---|---:|',
+    `| the account's shell as a plain sshd starts it (\`$SHELL -c true\`, SSH_CLIENT set: bash reads ~/.bashrc) | ${formatSeconds(h.shellWithRc)} |`,
+    `| the same with SHLVL=1, as the one-shot sshd starts the gate (bash skips ~/.bashrc) | ${formatSeconds(h.shellWithoutRc)} |`,
+    `| \`node -e 0\` | ${formatSeconds(h.nodeStart)} |`,
+    `| \`pullback --version\` (Node + the CLI's dispatcher) | ${formatSeconds(h.cliStart)} |`,
+    `| \`pullback gate --check\` on a valid sender command (Node + the gate + validation + pinning) | ${formatSeconds(h.gateStart)} |`,
+    `| an OpenSSH login to the bench's plain sshd running \`true\` (handshake, auth, session) | ${formatSeconds(h.sshLogin)} |`,
+  ];
+}
+
+/** The results page: per tree size the table and where the time goes, then growth, handoff, targets, machine. */
+export function renderMarkdown(result: BenchResult, targets: TargetCheck[]): string {
+  const lines: string[] = [];
+  const sizes = result.sizes.map((s) => s.tree.files.toLocaleString('en')).join(', ');
+  lines.push(`# Pullback benchmarks, ${result.date}`, '');
+  lines.push(
+    `Trees of ${sizes} small files, every tool side by side on each; ${result.runs === 1 ? 'one run' : `median of ${result.runs} runs`} ` +
+      `(each: fresh repository, full, no-change, 1 %-change, then a same-size rewrite), everything over SSH to loopback. ` +
+      `Command: \`${result.command}\`; took ${(result.durationSeconds / 60).toFixed(1)} min. Method: [docs/benchmarks.md](../../docs/benchmarks.md).`,
+  );
+  for (const size of result.sizes) {
+    lines.push('', `## ${size.tree.files.toLocaleString('en')} files`, '', treeLine(size), '');
+    lines.push(...mainTable(size, result.runs));
     lines.push(
-      `A one-file tree, the file changed before each run; median of ${h.samples} runs, seconds from \`runBackup\` being called.`,
+      '',
+      `Where the time goes (${result.runs === 1 ? 'the run' : 'the median run'}):`,
       '',
     );
-    lines.push('| step reached | median |', '|---|---:|');
-    lines.push(
-      `| SSH to the backup host up, \`pullback serve\` started | ${formatSeconds(h.connected)} |`,
-    );
-    lines.push(`| one-shot sshd listening | ${formatSeconds(h.oneShotReady)} |`);
-    lines.push(`| request accepted (lock, run prepared) | ${formatSeconds(h.accepted)} |`);
-    lines.push(
-      `| **rsync’s first byte** (first progress line at the client) | **${formatSeconds(h.firstByte)}** |`,
-    );
-    lines.push(`| done (promoted, reply received) | ${formatSeconds(h.done)} |`);
-    lines.push(
-      `| for comparison: a whole bare rsync pull of the same tree | ${formatSeconds(h.bareRsync)} |`,
-    );
-    lines.push('');
+    lines.push(...stageTable(size));
   }
-  lines.push('## Targets', '');
-  lines.push('| target | measured | verdict |', '|---|---|---|');
+  if (result.sizes.length > 1) {
+    lines.push('', '## How the cost grows', '');
+    lines.push(...growthTable(result.sizes));
+  }
+  lines.push('', '## Handoff', '', ...handoffSection(result));
+  lines.push('', '## Targets', '', '| target | measured | verdict |', '|---|---|---|');
   for (const c of targets) lines.push(`| ${c.target} | ${c.measured} | ${VERDICT[c.verdict]} |`);
   const explained = targets.filter((c) => c.why);
   if (explained.length) {

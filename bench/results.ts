@@ -1,7 +1,9 @@
 import type { HandoffTimings } from './handoff-overhead.js';
+import type { IndexScanTime } from './index-scan.js';
 import type { MachineFacts } from './machine.js';
+import type { LoadCounters } from './system-load.js';
 import type { TreeChange } from './tree.js';
-import type { Phase } from './tools/types.js';
+import type { Phase, StageMarks } from './tools/types.js';
 
 /** Everything one bench invocation measured; rendered by report.ts, saved as JSON on request. */
 export interface ToolResult {
@@ -13,13 +15,16 @@ export interface ToolResult {
   seconds: Record<Phase, number[]>;
   /** storage each backup added, bytes, one entry per run */
   added: Record<Phase, number[]>;
+  /** where each backup's time went (Pullback, bare rsync), one entry per run */
+  stages: Record<Phase, StageMarks[]>;
+  /** the machine's CPU, I/O wait and disk time during each backup, one entry per run */
+  load: Record<Phase, LoadCounters[]>;
+  /** per run: did the backup after a same-size, same-mtime rewrite hold the new content? */
+  rewriteDetected: boolean[];
 }
 
-export interface BenchResult {
-  date: string;
-  command: string;
-  durationSeconds: number;
-  runs: number;
+/** One tree size: its tree, the 1 %-change, every tool's results. */
+export interface SizeResult {
   tree: {
     files: number;
     smallBytes: number;
@@ -30,8 +35,21 @@ export interface BenchResult {
     dirs: number;
   };
   change: TreeChange;
-  machine: MachineFacts;
   tools: ToolResult[];
+  /** the change index's scan of the tree (core/change-index/scan.ts), on its own */
+  indexScan: IndexScanTime;
+  /** the 1-minute load average when this size started and when it ended */
+  loadAverage: { start: number; end: number };
+  durationSeconds: number;
+}
+
+export interface BenchResult {
+  date: string;
+  command: string;
+  durationSeconds: number;
+  runs: number;
+  sizes: SizeResult[];
+  machine: MachineFacts;
   handoff: HandoffTimings | { skipped: string };
 }
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { mulberry32 as prng } from '../test/support/prng.js';
 
 /**
@@ -125,10 +125,42 @@ export function changeOnePercent(spec: TreeSpec): TreeChange {
   return { files: indexes.length + (spec.bigFiles > 0 ? 1 : 0), changedBytes, changedBlockBytes };
 }
 
-/** Undoes changeOnePercent, so every tool and every run starts from the very same tree. */
+/** The small file the same-size rewrite changes: never one of the 1 %-change phase's. */
+function rewrittenIndex(spec: TreeSpec): number {
+  const changed = new Set(changedIndexes(spec));
+  let i = 0;
+  while (changed.has(i)) i++;
+  return i;
+}
+
+export interface SameSizeRewrite {
+  /** the rewritten file, relative to the tree's root */
+  relativePath: string;
+  /** what a backup taken now must hold */
+  content: Buffer;
+}
+
+/**
+ * What `cp -a`, `rsync -a` and tar do to a file every day: new content of the same size, and
+ * the old mtime put back (`touch -r`). Only the ctime (and the bytes) tell it changed.
+ */
+export function rewriteSameSize(spec: TreeSpec): SameSizeRewrite {
+  const i = rewrittenIndex(spec);
+  const path = smallFilePath(spec.root, i);
+  const content = contentOf(spec, i, 2);
+  writeFileSync(path, content);
+  utimesSync(path, ORIGINAL_MTIME, ORIGINAL_MTIME);
+  return { relativePath: relative(spec.root, path), content };
+}
+
+function contentOf(spec: TreeSpec, index: number, version: number): Buffer {
+  return content(spec.seed, 0, index, version, smallFileSizes(spec)[index]!);
+}
+
+/** Undoes changeOnePercent and rewriteSameSize, so every tool and every run starts from the very same tree. */
 export function restoreTree(spec: TreeSpec): void {
   const sizes = smallFileSizes(spec);
-  for (const i of changedIndexes(spec)) {
+  for (const i of [...changedIndexes(spec), rewrittenIndex(spec)]) {
     const path = smallFilePath(spec.root, i);
     writeFileSync(path, content(spec.seed, 0, i, 0, sizes[i]!));
     utimesSync(path, ORIGINAL_MTIME, ORIGINAL_MTIME);

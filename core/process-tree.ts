@@ -8,6 +8,8 @@ export interface ProcessInfo {
   state: string;
   /** clock ticks since boot (field 22), tells a process from a later one with the same pid */
   startTime: number;
+  /** CPU time in clock ticks: its own and that of the children it has waited for (fields 14–17) */
+  cpuTicks: number;
 }
 
 export function readProcessInfo(pid: number): ProcessInfo | undefined {
@@ -22,7 +24,8 @@ export function readProcessInfo(pid: number): ProcessInfo | undefined {
   const [state, ppid, pgid] = [rest[0] ?? '', Number(rest[1]), Number(rest[2])];
   const startTime = Number(rest[19]);
   if (!Number.isInteger(ppid) || !Number.isInteger(startTime)) return undefined;
-  return { pid, ppid, pgid, state, startTime };
+  const cpuTicks = [11, 12, 13, 14].reduce((sum, i) => sum + (Number(rest[i]) || 0), 0);
+  return { pid, ppid, pgid, state, startTime, cpuTicks };
 }
 
 /** Alive means: exists, is not a zombie, and (if given) started at the time we saw it start. */

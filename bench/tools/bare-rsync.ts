@@ -1,10 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildPullArgv } from '../../core/pull/rsync-argv.js';
 import { runPull } from '../../core/pull/run-pull.js';
 import { startPeerLogin, type PeerLogin } from '../peer-login.js';
 import { RepositorySize } from './repository-size.js';
-import type { BenchTool } from './types.js';
+import type { BenchTool, StageMarks } from './types.js';
+import { StageClock } from '../stage-clock.js';
 
 /**
  * The physical floor of the approach: the backup host's rsync pulls from a plain sshd on the
@@ -12,23 +14,36 @@ import type { BenchTool } from './types.js';
  * snapshot, with no handoff, no one-shot sshd, no gate and no promotion.
  */
 export class BareRsyncTool implements BenchTool {
-  readonly id = 'rsync';
-  readonly label = 'bare rsync (same flags, --link-dest)';
+  readonly id: string;
+  readonly label: string;
   private login: PeerLogin | undefined;
   private repo = '';
   private snapshots = 0;
+  private stages: StageMarks | undefined;
   private readonly size = new RepositorySize(() => this.repo);
 
-  constructor(private readonly o: { source: string; work: string }) {}
+  /**
+   * `flags: 'minimal'` runs `rsync -a --delete` instead (same ssh, same --link-dest): what
+   * Pullback's flags (-HAXS, --fake-super, --numeric-ids, --no-inc-recursive, …) cost on their own.
+   */
+  constructor(
+    private readonly o: { source: string; work: string; flags?: 'pullback' | 'minimal' },
+  ) {
+    this.id = o.flags === 'minimal' ? 'rsync-minimal' : 'rsync';
+    this.label =
+      o.flags === 'minimal'
+        ? 'rsync -a (minimal flags, --link-dest)'
+        : 'bare rsync (same flags, --link-dest)';
+  }
 
   async setup(): Promise<string | undefined> {
-    this.login = await startPeerLogin(this.o.work, 'rsync-client', '127.0.0.2', '127.0.0.3');
+    this.login = await startPeerLogin(this.o.work, `${this.id}-client`, '127.0.0.2', '127.0.0.3');
     return undefined;
   }
 
   async freshRepository(run: number): Promise<void> {
     if (this.repo) rmSync(this.repo, { recursive: true, force: true });
-    this.repo = join(this.o.work, `rsync-repo-r${run}`);
+    this.repo = join(this.o.work, `${this.id}-repo-r${run}`);
     this.snapshots = 0;
     mkdirSync(this.repo, { recursive: true });
     await this.size.reset();
@@ -44,10 +59,23 @@ export class BareRsyncTool implements BenchTool {
       dest: join(this.repo, `snap-${this.snapshots}`) + '/',
       ...(previous ? { linkDest: previous } : {}),
     });
-    const outcome = await runPull(argv, {
-      onProgress: (p) => onProgress(`${p.percent.toFixed(0)} %`),
+    const clock = new StageClock();
+    const outcome = await runPull(this.o.flags === 'minimal' ? minimalFlags(argv) : argv, {
+      onProgress: (p) => {
+        clock.progress();
+        onProgress(`${p.percent.toFixed(0)} %`);
+      },
     });
+    this.stages = clock.end();
     if (outcome.error) throw outcome.error;
+  }
+
+  lastStages(): StageMarks | undefined {
+    return this.stages;
+  }
+
+  readLatest(relativePath: string): Promise<Buffer> {
+    return readFile(join(this.repo, `snap-${this.snapshots}`, relativePath));
   }
 
   measureAdded(): Promise<number> {
@@ -63,4 +91,12 @@ export class BareRsyncTool implements BenchTool {
   peer(): PeerLogin | undefined {
     return this.login;
   }
+}
+
+/** The same pull with `rsync -a --delete` (and progress, for the stage times) as its only flags. */
+function minimalFlags(argv: string[]): string[] {
+  const linkDest = argv.filter((a) => a.startsWith('--link-dest='));
+  const ssh = argv.slice(argv.indexOf('-e'), argv.indexOf('-e') + 2);
+  const endpoints = argv.slice(argv.indexOf('--'));
+  return [argv[0]!, '-a', '--delete', '--info=progress2', ...linkDest, ...ssh, ...endpoints];
 }

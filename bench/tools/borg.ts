@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execTool } from '../exec.js';
 import { startPeerLogin, type PeerLogin } from '../peer-login.js';
+import { readRestored } from './read-restored.js';
 import { RepositorySize } from './repository-size.js';
 import type { BenchTool } from './types.js';
 
@@ -28,7 +29,7 @@ export class BorgTool implements BenchTool {
     return undefined;
   }
 
-  private borg(args: string[]) {
+  private borg(args: string[], cwd?: string) {
     const { user, host } = this.login!.remote;
     return execTool(BORG, args, {
       env: {
@@ -40,6 +41,7 @@ export class BorgTool implements BenchTool {
         BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
         BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
       },
+      cwd,
     });
   }
 
@@ -56,6 +58,15 @@ export class BorgTool implements BenchTool {
     onProgress('borg create');
     this.archives++;
     await this.borg(['create', `::archive-${this.archives}`, this.o.source]);
+  }
+
+  readLatest(relativePath: string): Promise<Buffer> {
+    // borg stores paths without the leading slash and extracts into the working directory
+    const path = join(this.o.source, relativePath).replace(/^\/+/, '');
+    return readRestored(this.o.work, async (dir) => {
+      await this.borg(['extract', `::archive-${this.archives}`, path], dir);
+      return join(dir, path);
+    });
   }
 
   measureAdded(): Promise<number> {

@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asPullbackError } from '../../core/errors.js';
 import { runBackup, type BackupRunOptions } from '../../core/handoff/backup-client.js';
@@ -12,7 +13,8 @@ import {
 import { btrfsExclusiveBytes } from '../disk-usage.js';
 import { createBtrfsVolume, type BtrfsVolume } from '../btrfs-volume.js';
 import { RepositorySize } from './repository-size.js';
-import type { BenchTool } from './types.js';
+import type { BenchTool, StageMarks } from './types.js';
+import { StageClock } from '../stage-clock.js';
 
 export interface PullbackToolOptions {
   backend: 'hardlink' | 'btrfs';
@@ -21,6 +23,8 @@ export interface PullbackToolOptions {
   /** btrfs: the loop device's size */
   volumeBytes: number;
 }
+
+const CHANGE_INDEX_FILE = 'change-index';
 
 /** One backup through the whole handoff, exactly as `pullback backup` does it in user mode. */
 export function backupOnce(
@@ -32,6 +36,8 @@ export function backupOnce(
     host: client.config.hosts[0]!,
     identityKey: client.identityKey,
     launcher: launchUserOneShot,
+    // as `pullback backup` and the agent run it: incrementals send what the change index says
+    indexFile: join(client.dir, CHANGE_INDEX_FILE),
     ...watch,
   });
 }
@@ -47,6 +53,8 @@ export class PullbackTool implements BenchTool {
   private volume: BtrfsVolume | undefined;
   private client: TestClient | undefined;
   private lastSnapshot = '';
+  private stages: StageMarks | undefined;
+  private unchanged = false;
   private readonly size = new RepositorySize(() => join(this.storage(), this.client!.name));
 
   constructor(private readonly o: PullbackToolOptions) {
@@ -99,14 +107,34 @@ export class PullbackTool implements BenchTool {
   }
 
   async backup(onProgress: (detail: string) => void): Promise<void> {
+    const clock = new StageClock();
     const result = await backupOnce(this.client!, {
-      onStage: (stage) => onProgress(stage),
-      onProgress: (p) => onProgress(`${p.percent.toFixed(0)} %`),
+      onStage: (stage) => {
+        if (stage === 'transferring') clock.accepted();
+        onProgress(stage);
+      },
+      onProgress: (p) => {
+        clock.progress();
+        onProgress(`${p.percent.toFixed(0)} %`);
+      },
     });
+    this.stages = { ...clock.end(), pass: result.pass };
+    this.unchanged = result.unchanged;
     this.lastSnapshot = join(this.storage(), this.client!.name, 'snapshots', result.snapshot);
   }
 
+  lastStages(): StageMarks | undefined {
+    return this.stages;
+  }
+
+  /** A snapshot mirrors the client's absolute paths: `<snapshot>/<source>/<path>`. */
+  readLatest(relativePath: string): Promise<Buffer> {
+    return readFile(join(this.lastSnapshot, this.o.source, relativePath));
+  }
+
   async measureAdded(): Promise<number> {
+    // nothing changed: no new snapshot (the newest one's exclusive bytes are not this run's)
+    if (this.o.backend === 'btrfs' && this.unchanged) return 0;
     // a btrfs snapshot shares extents with the previous one: du would count them again
     if (this.o.backend === 'btrfs') return btrfsExclusiveBytes(this.lastSnapshot, this.storage());
     return this.size.added();

@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execTool } from '../exec.js';
 import { startPeerLogin, type PeerLogin } from '../peer-login.js';
+import { readRestored } from './read-restored.js';
 import { RepositorySize } from './repository-size.js';
 import type { BenchTool } from './types.js';
 
@@ -51,6 +52,14 @@ export class ResticTool implements BenchTool {
   async backup(onProgress: (detail: string) => void): Promise<void> {
     onProgress('restic backup');
     await this.restic(['backup', '--quiet', '--host', 'bench', this.o.source]);
+  }
+
+  readLatest(relativePath: string): Promise<Buffer> {
+    const path = join(this.o.source, relativePath);
+    return readRestored(this.o.work, async (dir) => {
+      await this.restic(['restore', 'latest', '--quiet', '--target', dir, '--include', path]);
+      return join(dir, path);
+    });
   }
 
   measureAdded(): Promise<number> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PullbackError } from '../errors.js';
-import { TREE_ROOT } from './scan.js';
+import { TREE_ROOT } from './tree-root.js';
 
 /*
  * The files-from list of an incremental: the client writes one per tree into its one-shot

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { sourceTrees } from '../gate/trees.js';
 import { treeExcludeMatcher } from './excludes.js';
+import { TREE_ROOT } from './tree-root.js';
 
 /*
  * The change scan: one lstat walk of the sources (after excludes), never following a symlink
@@ -9,8 +10,7 @@ import { treeExcludeMatcher } from './excludes.js';
  * is comparing strings. ctime and the inode catch what size and mtime hide (`cp -a`, `touch -r`).
  */
 
-/** The name of a tree's own root directory in a scan (rsync's "." in a files-from list). */
-export const TREE_ROOT = '.';
+export { TREE_ROOT };
 
 export interface TreeScan {
   tree: string;

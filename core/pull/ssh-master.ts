@@ -15,7 +15,8 @@ export interface SshMaster {
   close(): Promise<void>;
 }
 
-const READY_POLL_MS = 25;
+// every poll is one stat(); the master being up sits on every backup's critical path
+const READY_POLL_MS = 5;
 /** ssh's own ConnectTimeout is 10 s; this only bounds a master that neither connects nor fails */
 const READY_TIMEOUT_MS = 60_000;
 const MAX_STDERR = 16_384;

@@ -17,10 +17,10 @@ import {
 } from 'node:fs';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
-import ssh2 from 'ssh2';
 import { PullbackError } from '../errors.js';
 import { clientStateDir } from '../config/paths.js';
 import { parsePublicKey } from './keys.js';
+import { ssh2Utils } from './ssh2-utils.js';
 import { readRefusals } from '../gate/refusal-log.js';
 import { isProcessAlive, ProcessTreeTracker, readProcessInfo } from '../process-tree.js';
 import {
@@ -30,9 +30,6 @@ import {
   renderAuthorizedKeysLine,
   renderOneShotSshdConfig,
 } from './sshd-config.js';
-
-// ssh2 is CommonJS: its named exports are not visible to ESM
-const { utils } = ssh2;
 
 /**
  * Everything needed to run one one-shot sshd. Plain JSON: in system mode another process,
@@ -110,7 +107,7 @@ function validateSpec(spec: OneShotSpec): Required<OneShotSpec> {
     badRequest(`deadlineMs must be 1..${MAX_TIMER_MS}, got ${spec.deadlineMs}`);
   }
   parsePublicKey(spec.clientPublicKey);
-  const host = utils.parseKey(spec.hostPrivateKey);
+  const host = ssh2Utils().parseKey(spec.hostPrivateKey);
   if (host instanceof Error || host.type !== 'ssh-ed25519' || !host.isPrivateKey()) {
     badRequest('hostPrivateKey must be an unencrypted ed25519 private key in OpenSSH format');
   }

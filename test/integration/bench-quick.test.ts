@@ -7,36 +7,44 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
-const TOOLS = ['pullback-hardlink', 'pullback-btrfs', 'rsync', 'restic', 'borg'];
+const TOOLS = ['pullback-hardlink', 'pullback-btrfs', 'rsync', 'rsync-minimal', 'restic', 'borg'];
 const PHASES = ['full', 'no-change', 'one-percent'] as const;
 
 interface QuickResult {
-  tools: {
-    id: string;
-    skipped?: string;
-    seconds: Record<string, number[]>;
-    added: Record<string, number[]>;
+  sizes: {
+    tree: { files: number };
+    tools: {
+      id: string;
+      skipped?: string;
+      seconds: Record<string, number[]>;
+      added: Record<string, number[]>;
+      stages: Record<string, { end: number; firstProgress?: number }[]>;
+      rewriteDetected: boolean[];
+    }[];
   }[];
   handoff: { firstByte?: number; skipped?: string };
   targets: { target: string; verdict: string }[];
 }
 
-test('bench --quick: every tool produces a row for every phase, plus the handoff overhead (smoke, not speed)', () => {
+test('bench --quick: every tool produces a row for every phase, the rewrite check and the handoff overhead (smoke, not speed)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pullback-bench-quick-'));
   try {
     const out = join(dir, 'results.md');
     const json = join(dir, 'results.json');
     const r = spawnSync(process.execPath, [BENCH, '--quick', '--out', out, '--json', json], {
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: 180_000,
     });
     assert.equal(r.status, 0, `bench --quick failed:\n${r.stderr}`);
     const result = JSON.parse(readFileSync(json, 'utf8')) as QuickResult;
+    assert.equal(result.sizes.length, 1);
+    const size = result.sizes[0]!;
+    assert.equal(size.tree.files, 300);
     assert.deepEqual(
-      result.tools.map((t) => t.id),
+      size.tools.map((t) => t.id),
       TOOLS,
     );
-    for (const tool of result.tools) {
+    for (const tool of size.tools) {
       // btrfs needs root and a loop device; elsewhere it must say why it was skipped
       if (tool.id === 'pullback-btrfs' && process.getuid?.() !== 0) {
         assert.match(tool.skipped ?? '', /root/);
@@ -49,14 +57,29 @@ test('bench --quick: every tool produces a row for every phase, plus the handoff
         assert.equal(tool.added[phase]?.length, 1, `${tool.id} ${phase}: no storage figure`);
       }
       assert.ok(tool.added.full![0]! > 0, `${tool.id}: the full backup added nothing`);
+      assert.equal(tool.rewriteDetected.length, 1, `${tool.id}: no same-size rewrite check`);
     }
+    // restic and borg compare ctimes: the same-size, same-mtime rewrite must reach them
+    for (const id of ['restic', 'borg'])
+      assert.deepEqual(size.tools.find((t) => t.id === id)!.rewriteDetected, [true], id);
+    // where a Pullback full backup's time went: the pull's first progress line is in it
+    const hardlink = size.tools.find((t) => t.id === 'pullback-hardlink')!;
+    assert.ok((hardlink.stages.full?.[0]?.firstProgress ?? 0) > 0, 'no stage times');
     assert.ok((result.handoff.firstByte ?? 0) > 0, 'no handoff overhead measured');
-    assert.equal(result.targets.length, 8);
+    assert.ok(result.targets.some((t) => t.target.startsWith('handoff')));
     const markdown = readFileSync(out, 'utf8');
-    for (const label of ['Pullback (hardlink)', 'bare rsync', 'restic', 'borg', '## Targets']) {
+    for (const label of [
+      'Pullback (hardlink)',
+      'bare rsync',
+      'restic',
+      'borg',
+      'same-size rewrite detected?',
+      'Where the time goes',
+      '## Targets',
+    ]) {
       assert.ok(markdown.includes(label), `the results page lacks ${label}`);
     }
-    assert.ok(r.stdout.includes('| tool | phase |'), 'the table is not printed');
+    assert.ok(r.stdout.includes('| tool | full |'), 'the table is not printed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -191,6 +191,15 @@ test('S2: no subsystem (sftp) is offered', async (t) => {
   assert.match((await shot.done).sshdLog ?? '', /subsystem not found/);
 });
 
+test('the gate starts without the account’s ~/.bashrc: sshd hands the shell SHLVL=1', async (t) => {
+  // bash reads ~/.bashrc under sshd only as a top-level shell (SHLVL below 2 after its +1);
+  // without SetEnv bash would exec printenv with SHLVL=0, dash with none at all
+  const shot = await startShot(t, { gateCommand: '/usr/bin/printenv SHLVL' });
+  const r = await ssh(shot, ['anything']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '1\n');
+});
+
 test('S1: the one-shot accepts exactly one connection', async (t) => {
   const shot = await startShot(t);
   // the first session stays open (-N: no command) while a second one tries to get in
