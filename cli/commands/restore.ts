@@ -4,7 +4,7 @@ import { ProgressBar } from '../progress-bar.js';
 import { readClientConfig } from '../../core/config/client-store.js';
 import { readIdentityKey } from '../../core/config/identity.js';
 import { PullbackError } from '../../core/errors.js';
-import { restorePaths } from '../../core/restore/client.js';
+import { checkRestoreRequest, restorePaths } from '../../core/restore/client.js';
 import type { SnapshotSelector } from '../../core/restore/types.js';
 import { safeText } from '../../core/safe-text.js';
 
@@ -56,6 +56,7 @@ export async function restoreCommand(argv: string[]): Promise<number> {
       ? { before: values.before }
       : { snapshot: values.snapshot ?? 'latest' };
   const json = values.json ?? false;
+  checkRestoreRequest({ paths: positionals, to: values.to, inPlace: values['in-place'] });
   const config = readClientConfig();
   const { host, byDefault } = chooseHost(config, values.host);
   if (byDefault && !json) sayDefaultHost(config, host);

@@ -147,6 +147,21 @@ export async function selectSnapshot(
   return found.id;
 }
 
+/** The checks of a restore that need no backup host; returns the paths, checked. */
+export function checkRestoreRequest(o: {
+  paths: string[];
+  to?: string;
+  inPlace?: boolean;
+}): string[] {
+  if (o.paths.length === 0)
+    throw new PullbackError('BAD_ARGS', 'name at least one path to restore');
+  if (o.to !== undefined && o.inPlace)
+    throw new PullbackError('BAD_ARGS', '--to and --in-place exclude each other');
+  if (o.to !== undefined && !o.to.startsWith('/'))
+    throw new PullbackError('BAD_ARGS', `--to ${JSON.stringify(o.to)} must be an absolute path`);
+  return o.paths.map((p) => checkRestorePath(p));
+}
+
 /**
  * Restores paths from one snapshot onto this machine (placement.ts says where). Not run as
  * root, the entries whose stored owner and mode would have kept this user from reading them
@@ -165,13 +180,7 @@ export async function restorePaths(
     now?: Date;
   },
 ): Promise<RestoreResult> {
-  if (o.paths.length === 0)
-    throw new PullbackError('BAD_ARGS', 'name at least one path to restore');
-  if (o.to !== undefined && o.inPlace)
-    throw new PullbackError('BAD_ARGS', '--to and --in-place exclude each other');
-  if (o.to !== undefined && !o.to.startsWith('/'))
-    throw new PullbackError('BAD_ARGS', `--to ${JSON.stringify(o.to)} must be an absolute path`);
-  const paths = o.paths.map((p) => checkRestorePath(p));
+  const paths = checkRestoreRequest(o);
   const now = o.now ?? new Date();
   const snapshot = await selectSnapshot(host, identityKey, o.select);
   const reader = currentReader();

@@ -30,6 +30,9 @@ const COMMANDS = [
   'config',
   'backup',
   'snapshots',
+  'ls',
+  'versions',
+  'restore',
   'server',
   'system',
   'agent',
@@ -66,6 +69,14 @@ const BAD_ARGS: [string, string[]][] = [
     ['server', 'add-client', 'x/y', '--key', 'ssh-ed25519 AAAA'],
   ],
   ['too many arguments', ['server', 'snapshots', 'a', 'b']],
+  ['a restore both --to and --in-place', ['restore', '/home/me/a', '--to', '/tmp', '--in-place']],
+  ['a restore path with ".."', ['restore', '/home/me/../../etc/shadow']],
+  ['a relative restore path', ['restore', 'docs']],
+  [
+    'a restore with --snapshot and --before',
+    ['restore', '/a', '--snapshot', 'latest', '--before', '2026-01-01'],
+  ],
+  ['versions without a path', ['versions']],
 ];
 
 for (const [what, args] of BAD_ARGS) {

@@ -10,6 +10,7 @@ import { assertTreesIdentical } from '../support/tree-compare.js';
 import { runBackup } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { pullbackCommand } from '../../core/self-command.js';
+import { writeClientConfig } from '../../core/config/client-store.js';
 
 let host: BackupHost;
 before(async () => {
@@ -110,4 +111,27 @@ test('a never-backed-up path and a ".." path are refused with one line', async (
   assert.equal(dotdot.status, 2);
   assert.match(dotdot.stderr.trim(), /^BAD_ARGS: .*"\.\."/);
   assert.equal(dotdot.stderr.trim().split('\n').length, 1, dotdot.stderr);
+});
+
+test('pullback snapshots lists every host, each line labelled by its host', async () => {
+  const { client, first } = await backedUp((s) => writeFileSync(join(s, 'a.txt'), 'a\n'));
+  // a second paired host (the same machine under another name): both are asked
+  const home = client.config.hosts[0]!;
+  writeClientConfig({ ...client.config, hosts: [home, { ...home, name: 'office' }] }, client.env);
+  const r = cli(client.env, 'snapshots');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^home    ${first.snapshot} `, 'm'));
+  assert.match(r.stdout, new RegExp(`^office  ${first.snapshot} `, 'm'));
+  const json = JSON.parse(cli(client.env, 'snapshots', '--json').stdout) as { host: string }[];
+  assert.deepEqual(
+    json.map((s) => s.host),
+    ['home', 'office'],
+  );
+  const one = JSON.parse(cli(client.env, 'snapshots', '--host', 'office', '--json').stdout) as {
+    host: string;
+  }[];
+  assert.deepEqual(
+    one.map((s) => s.host),
+    ['office'],
+  );
 });
