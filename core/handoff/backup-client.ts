@@ -6,6 +6,7 @@ import { sourceIsMissing } from '../config/sources.js';
 import { generateKeyPair } from '../ssh/keys.js';
 import { connectToBackupHost, type HandoffConnection } from './connect.js';
 import { exchange } from './exchange.js';
+import { carryPullThroughTunnel } from '../tunnel/client-tunnel.js';
 import type { OneShotLauncher } from './oneshot-launcher.js';
 import {
   PROTOCOL_VERSION,
@@ -28,6 +29,8 @@ export interface BackupRunOptions {
   onStage?: (stage: 'connecting' | 'starting-oneshot' | 'requesting' | 'transferring') => void;
   signal?: AbortSignal;
   deadlineMs?: number;
+  /** how the backup host reaches our one-shot: connecting back (default) or through a tunnel */
+  reach?: 'direct' | 'tunnel';
 }
 
 export interface BackupRunResult {
@@ -92,6 +95,8 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
   return withConnection(host, identityKey, async (conn) => {
     const clientKey = generateKeyPair('pullback-one-time-client');
     const hostKey = generateKeyPair('pullback-one-time-host');
+    const tunnel = options.reach === 'tunnel';
+    let tunnelFailure: unknown;
     options.onStage?.('starting-oneshot');
     const oneShot = await launcher({
       bindAddress: conn.localAddress,
@@ -100,6 +105,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       hostPrivateKey: hostKey.privateKey,
       sources,
       deadlineMs: options.deadlineMs ?? DEFAULT_RUN_DEADLINE_MS,
+      tunnel,
     });
     try {
       options.onStage?.('requesting');
@@ -108,7 +114,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
         {
           v: PROTOCOL_VERSION,
           type: 'backup',
-          port: oneShot.port,
+          ...(tunnel ? { tunnel: true as const } : { port: oneShot.port }),
           privateKey: clientKey.privateKey,
           hostKey: hostKey.publicKey,
           user: oneShot.user,
@@ -119,6 +125,10 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
           clientVersion: PULLBACK_VERSION,
         },
         (response: HandoffResponse) => {
+          if (response.type === 'accepted' && tunnel)
+            carryPullThroughTunnel(conn, response.tunnel, oneShot).catch(
+              (err: unknown) => (tunnelFailure = err),
+            );
           if (response.type === 'accepted') options.onStage?.('transferring');
           if (response.type === 'progress') options.onProgress?.(response);
         },
@@ -142,7 +152,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       };
     } catch (err) {
       await oneShot.stop();
-      throw withGateReasons(err, await oneShot.gateRefusals());
+      throw withGateReasons(tunnelFailure ?? err, await oneShot.gateRefusals());
     } finally {
       await oneShot.stop();
     }

@@ -43,6 +43,7 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
     hostPrivateKey: request.hostPrivateKey,
     gateCommand,
     deadlineMs: request.deadlineMs,
+    tunnel: request.tunnel ?? false,
   });
   return {
     port: oneShot.port,
@@ -53,5 +54,6 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
       await oneShot.kill('the handoff ended');
       await oneShot.done;
     },
+    ...(request.tunnel ? { attachTunnel: oneShot.attach } : {}),
   };
 };

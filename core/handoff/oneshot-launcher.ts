@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * How the client starts the one-shot sshd for one backup. User mode runs it in-process as the
  * user; system mode (later) asks the privileged helper. The backup flow does not care which.
@@ -15,6 +17,8 @@ export interface OneShotRequest {
   sources: string[];
   /** the whole one-shot tree dies at this point at the latest */
   deadlineMs: number;
+  /** tunnel mode (core/tunnel/): listen nowhere; the one connection comes through attachTunnel */
+  tunnel?: boolean;
 }
 
 export interface LaunchedOneShot {
@@ -26,6 +30,8 @@ export interface LaunchedOneShot {
   /** why the gate refused the backup host's commands (client-side only), once `done` settled */
   gateRefusals(): Promise<string[]>;
   stop(): Promise<void>;
+  /** tunnel mode: the pull's one SSH connection, as a stream (`rest`: bytes already read) */
+  attachTunnel?(stream: Duplex, rest?: Buffer): void;
 }
 
 export type OneShotLauncher = (request: OneShotRequest) => Promise<LaunchedOneShot>;

@@ -46,6 +46,8 @@ const HANDLERS: {
   hello: async (_request, ctx) => (await import('./serve-hello.js')).serveHello(ctx),
   list: async (_request, ctx) => (await import('./serve-list.js')).serveList(ctx),
   backup: async (request, ctx) => (await import('./serve-backup.js')).serveBackup(request, ctx),
+  tunnel: async (request, ctx) =>
+    (await import('../tunnel/serve-tunnel.js')).serveTunnel(request, ctx),
 };
 
 function dispatch(request: HandoffRequest, ctx: ServeContext): Promise<void> {
@@ -148,6 +150,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       input: options.input,
       signal,
       send,
+      output: options.output,
       log: options.log ?? (() => {}),
     });
     return 0;
