@@ -2,16 +2,16 @@ import type { Duplex } from 'node:stream';
 
 /**
  * Joins two byte streams both ways (`restOfA`: bytes already read from `a`, owed to `b`) and
- * resolves once both have closed. One end closing ends the other gracefully (what it still
- * has to write is flushed); an error destroys both: a tunnel is one connection, and half of
+ * resolves once either has closed. That end closing ends the other gracefully (what it still
+ * has to write is flushed), without waiting for its peer to close too (a client keeps its
+ * side of the handoff open); an error destroys both: a tunnel is one connection, and half of
  * one is none.
  */
 export function splice(a: Duplex, b: Duplex, restOfA?: Buffer): Promise<void> {
   return new Promise((resolve) => {
-    let open = 2;
     const closed = (other: Duplex) => () => {
       other.end();
-      if (--open === 0) resolve();
+      resolve();
     };
     const broken = () => {
       a.destroy();

@@ -86,6 +86,8 @@ export async function startBackupHost(options: BackupHostOptions = {}): Promise<
       'StrictModes no',
       `AllowUsers ${user}`,
       'MaxStartups 64',
+      // no forwarding of any kind: tunnel mode relays through serve itself (core/tunnel/)
+      'DisableForwarding yes',
       'LogLevel VERBOSE',
       'Subsystem sftp internal-sftp',
       '',
