@@ -65,6 +65,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "(backup host, forced command) answer one client's handoff",
     run: async (a) => (await import('./commands/serve.js')).serveCommand(a),
   },
+  'tunnel-proxy': {
+    summary: "(backup host, ssh ProxyCommand) carry a tunnelled pull's ssh",
+    run: async (a) => (await import('./commands/tunnel-proxy.js')).tunnelProxyCommand(a),
+  },
   gate: {
     summary: '(client, forced command) allow one read-only rsync sender',
     run: async (a) => (await import('./commands/gate.js')).gateCommand(a),

@@ -19,6 +19,8 @@ const NEEDED = [
   ['/usr/bin/ssh-keygen', 'openssh-client'],
   ['/usr/bin/rsync', 'rsync'],
   ['/usr/sbin/ip', 'iproute2'],
+  // tunnel tests: a NAT router namespace masquerades the client (test/integration/tunnel-nat)
+  ['/usr/sbin/nft', 'nftables'],
   ['/usr/bin/setfacl', 'acl'],
   ['/usr/bin/setfattr', 'attr'],
   ['/usr/sbin/setcap', 'libcap2-bin'],

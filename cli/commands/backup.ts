@@ -8,21 +8,28 @@ import { readClientConfig } from '../../core/config/client-store.js';
 import { clientStateDir } from '../../core/config/paths.js';
 import { changeIndexFile } from '../../core/change-index/index-file.js';
 import { readIdentityKey } from '../../core/config/identity.js';
-import { runBackup, type BackupRunResult } from '../../core/handoff/backup-client.js';
+import type { BackupRunResult } from '../../core/handoff/backup-client.js';
+import { REACH_VALUES, runBackupWithReach, type Reach } from '../../core/tunnel/reach.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
 import { PullbackError, asPullbackError } from '../../core/errors.js';
 import { formatBytes, formatDuration } from '../../core/format.js';
 import { ProgressBar } from '../progress-bar.js';
 import { exitCodeFor } from '../exit-codes.js';
 
-const HELP = `Usage: pullback backup [--host NAME] [--full] [--json]
+const HELP = `Usage: pullback backup [--host NAME] [--full] [--reach auto|direct|tunnel] [--json]
 
 Backs up the configured sources now, to every paired backup host or just NAME. No questions
 asked (fine for cron). A run sends only what changed since the host's newest snapshot (the
 change index); --full makes it a full pass instead (so does the weekly schedule, "fullPass" in
-the config, and anything that makes the index untrustworthy). Each run goes into this machine's history and status, like the
-agent's and the tray's ("pullback status"), so the agent does not repeat it. A progress bar
+the config, and anything that makes the index untrustworthy). Each run goes into this
+machine's history and status, like the agent's and the tray's ("pullback status"), so the
+agent does not repeat it. A progress bar
 on a terminal; with --json one JSON object per line (progress, done, error) on stdout.
+
+--reach overrides the host's reach setting for this run: direct (the backup host connects
+back to this machine), tunnel (the pull comes back inside this machine's own connection:
+behind NAT, an offsite backup host), auto (direct when it can connect back, else the tunnel,
+remembered per network).
 
 Exit codes: 0 ok, 1 failed, 2 bad usage/config, 3 busy (a run for this machine is already
 going), 4 unreachable, 5 trust (host key changed, key not accepted), 6 no space on the backup
@@ -31,7 +38,12 @@ host, 7 cancelled.`;
 export async function backupCommand(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(
     argv,
-    { host: { type: 'string' }, json: { type: 'boolean' }, full: { type: 'boolean' } },
+    {
+      host: { type: 'string' },
+      reach: { type: 'string' },
+      json: { type: 'boolean' },
+      full: { type: 'boolean' },
+    },
     { command: 'backup' },
   );
   if (values.help) {
@@ -39,6 +51,12 @@ export async function backupCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const json = values.json ?? false;
+  const reach = values.reach;
+  if (reach !== undefined && !(REACH_VALUES as readonly string[]).includes(reach))
+    throw new PullbackError(
+      'BAD_ARGS',
+      `backup: --reach must be one of ${REACH_VALUES.join(', ')}, got "${reach}"`,
+    );
   const config = readClientConfig();
   const identity = readIdentityKey();
   const hosts = values.host ? config.hosts.filter((h) => h.name === values.host) : config.hosts;
@@ -74,19 +92,28 @@ export async function backupCommand(argv: string[]): Promise<number> {
         );
       const bar = new ProgressBar();
       try {
-        const result: BackupRunResult = await runBackup({
-          config,
-          host,
-          identityKey: identity.privateKey,
-          launcher: launcherFor(config.mode),
-          indexFile: changeIndexFile(host.name),
-          full: values.full ?? false,
-          signal: abort.signal,
-          onProgress: (p) => {
-            if (json) console.log(JSON.stringify({ host: host.name, ...p }));
-            else if (tty) process.stderr.write(`\r${bar.render(p)}\x1b[K`);
+        const result: BackupRunResult = await runBackupWithReach(
+          {
+            config,
+            host,
+            identityKey: identity.privateKey,
+            launcher: launcherFor(config.mode),
+            indexFile: changeIndexFile(host.name),
+            full: values.full ?? false,
+            signal: abort.signal,
+            onProgress: (p) => {
+              if (json) console.log(JSON.stringify({ host: host.name, ...p }));
+              else if (tty) process.stderr.write(`\r${bar.render(p)}\x1b[K`);
+            },
           },
-        });
+          {
+            reach: (reach as Reach | undefined) ?? host.reach,
+            stateDir,
+            log: (line) => {
+              if (!json) console.error(line);
+            },
+          },
+        );
         finish({ result });
         if (tty) process.stderr.write('\r\x1b[K');
         if (json) console.log(JSON.stringify({ type: 'done', ...result }));

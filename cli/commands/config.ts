@@ -4,7 +4,7 @@ import {
   readClientConfig,
   updateClientConfig,
 } from '../../core/config/client-store.js';
-import type { ClientConfig } from '../../core/config/client-schema.js';
+import { REACH_VALUES, type ClientConfig } from '../../core/config/client-schema.js';
 import { clientConfigFile } from '../../core/config/paths.js';
 import {
   EXCLUDE_PRESETS,
@@ -29,6 +29,10 @@ the tray's Preferences edit the same file.
   remove-exclude PATTERN…       drop one of your exclude patterns
   remove-host NAME              forget a paired backup host (its snapshots stay there; on the
                                 backup host: pullback server remove-client NAME)
+  set-reach NAME auto|direct|tunnel
+                                how backup host NAME reaches this machine: direct (it connects
+                                back), tunnel (through this machine's own connection: NAT,
+                                offsite), auto (direct when it can, else the tunnel; the default)
   presets                       list the exclude presets, which are on, and what they cover
   enable-preset NAME…           turn an exclude preset on
   disable-preset NAME…          turn an exclude preset off
@@ -76,7 +80,7 @@ function show(json: boolean): number {
   console.log(`always excluded  ${alwaysExcluded.join(', ')}`);
   for (const h of c.hosts)
     console.log(
-      `host     ${h.name}: ${h.user}@${h.address}:${h.port}, host key ${fingerprint(h.hostKey)}`,
+      `host     ${h.name}: ${h.user}@${h.address}:${h.port}, host key ${fingerprint(h.hostKey)}, reach ${h.reach ?? 'auto'}`,
     );
   if (c.hosts.length === 0) console.log('host     (none paired: pullback pair USER@HOST)');
   const s = c.schedule;
@@ -105,6 +109,7 @@ const SUBCOMMANDS = [
   'add-exclude',
   'remove-exclude',
   'remove-host',
+  'set-reach',
   'presets',
   'enable-preset',
   'disable-preset',
@@ -131,6 +136,7 @@ export async function configCommand(argv: string[]): Promise<number> {
     show: 0,
     presets: 0,
     'remove-host': 1,
+    'set-reach': 2,
   };
   const { values, positionals } = parseCommandArgs(
     rest,
@@ -190,6 +196,29 @@ export async function configCommand(argv: string[]): Promise<number> {
           notes: [
             `forgot backup host ${name}; its snapshots stay there (to revoke this machine there: pullback server remove-client)`,
           ],
+        };
+      });
+    case 'set-reach':
+      return change((c) => {
+        const [name, reach] = positionals as [string, string];
+        if (!(REACH_VALUES as readonly string[]).includes(reach))
+          throw new PullbackError(
+            'BAD_ARGS',
+            `config set-reach: "${reach}" is not one of ${REACH_VALUES.join(', ')}`,
+          );
+        if (!c.hosts.some((h) => h.name === name))
+          throw new PullbackError(
+            'NOT_FOUND',
+            `no paired backup host "${name}" (paired: ${c.hosts.map((h) => h.name).join(', ') || 'none'})`,
+          );
+        return {
+          config: {
+            ...c,
+            hosts: c.hosts.map((h) =>
+              h.name === name ? { ...h, reach: reach as (typeof REACH_VALUES)[number] } : h,
+            ),
+          },
+          notes: [`backup host ${name}: reach ${reach}`],
         };
       });
     case 'enable-preset':

@@ -1,8 +1,10 @@
 import type { ClientConfig, HostConfig } from '../config/client-schema.js';
 import { readIdentityKey } from '../config/identity.js';
 import { PullbackError } from '../errors.js';
-import { runBackup, type BackupRunResult } from '../handoff/backup-client.js';
+import type { BackupRunResult } from '../handoff/backup-client.js';
 import { changeIndexFile } from '../change-index/index-file.js';
+import { clientStateDir } from '../config/paths.js';
+import { runBackupWithReach } from '../tunnel/reach.js';
 import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
 import type { RunningBackup } from './host-runtime.js';
 import type { RunProgress } from './types.js';
@@ -38,34 +40,39 @@ export function performBackup(options: {
   launcher: OneShotLauncher;
   run: RunningBackup;
   onChange(kind: 'stage' | 'progress'): void;
+  /** a line for the agent's log (the tunnel chosen for a network, say) */
+  log?: (line: string) => void;
 }): Promise<BackupRunResult> {
   const { run, onChange } = options;
   const { signal } = run.abort;
-  return runBackup({
-    config: options.config,
-    host: options.host,
-    identityKey: readIdentityKey(options.env).privateKey,
-    launcher: options.launcher,
-    indexFile: changeIndexFile(options.host.name, options.env),
-    signal,
-    onStage: (stage) => {
-      if (signal.aborted && stage !== 'transferring') {
-        throw new PullbackError('CANCELLED', 'cancelled by the user');
-      }
-      run.progress = { ...run.progress, stage };
-      onChange('stage');
+  return runBackupWithReach(
+    {
+      config: options.config,
+      host: options.host,
+      identityKey: readIdentityKey(options.env).privateKey,
+      launcher: options.launcher,
+      indexFile: changeIndexFile(options.host.name, options.env),
+      signal,
+      onStage: (stage) => {
+        if (signal.aborted && stage !== 'transferring') {
+          throw new PullbackError('CANCELLED', 'cancelled by the user');
+        }
+        run.progress = { ...run.progress, stage };
+        onChange('stage');
+      },
+      onProgress: (p) => {
+        const progress: RunProgress = {
+          stage: 'transferring',
+          percent: p.percent,
+          bytes: p.bytes,
+          bytesPerSecond: p.bytesPerSecond,
+          etaSeconds: p.etaSeconds,
+          files: p.files,
+        };
+        run.progress = progress;
+        onChange('progress');
+      },
     },
-    onProgress: (p) => {
-      const progress: RunProgress = {
-        stage: 'transferring',
-        percent: p.percent,
-        bytes: p.bytes,
-        bytesPerSecond: p.bytesPerSecond,
-        etaSeconds: p.etaSeconds,
-        files: p.files,
-      };
-      run.progress = progress;
-      onChange('progress');
-    },
-  });
+    { reach: options.host.reach, stateDir: clientStateDir(options.env), log: options.log },
+  );
 }

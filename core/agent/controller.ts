@@ -394,6 +394,7 @@ class AgentImpl implements Agent {
         host: h.config,
         launcher: this.launcherFor(this.config.mode),
         run,
+        log: (line) => this.log(line),
         onChange: (kind) => {
           // Progress comes many times a second: publish it a few times a second at most.
           if (kind === 'progress' && Date.now() - this.lastProgressPublish < PROGRESS_PUBLISH_MS) {

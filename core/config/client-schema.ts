@@ -17,6 +17,9 @@ export const hostNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-" only');
 
+/** how the backup host reaches our one-shot sshd (core/tunnel/reach.ts); absent is auto */
+export const REACH_VALUES = ['auto', 'direct', 'tunnel'] as const;
+
 export const hostSchema = z
   .object({
     name: hostNameSchema,
@@ -36,6 +39,7 @@ export const hostSchema = z
     /** source address to connect from (tests and multi-homed machines) */
     localAddress: z.string().ip().optional(),
     bwlimitKiB: bwlimitKiBSchema.optional(),
+    reach: z.enum(REACH_VALUES).optional(),
   })
   .strict();
 

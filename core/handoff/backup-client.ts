@@ -6,6 +6,7 @@ import { sourceIsMissing } from '../config/sources.js';
 import { generateKeyPair } from '../ssh/keys.js';
 import { connectToBackupHost, type HandoffConnection } from './connect.js';
 import { exchange } from './exchange.js';
+import { carryPullThroughTunnel } from '../tunnel/client-tunnel.js';
 import type { OneShotLauncher } from './oneshot-launcher.js';
 import { planBackup, type BackupPlan } from '../change-index/plan.js';
 import { removeChangeIndex, writeChangeIndex } from '../change-index/index-file.js';
@@ -40,6 +41,8 @@ export interface BackupRunOptions {
   onStage?: (stage: 'connecting' | 'starting-oneshot' | 'requesting' | 'transferring') => void;
   signal?: AbortSignal;
   deadlineMs?: number;
+  /** how the backup host reaches our one-shot: connecting back (default) or through a tunnel */
+  reach?: 'direct' | 'tunnel';
 }
 
 export interface BackupRunResult {
@@ -120,6 +123,8 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
   return withConnection(host, identityKey, async (conn) => {
     const clientKey = generateKeyPair('pullback-one-time-client');
     const hostKey = generateKeyPair('pullback-one-time-host');
+    const tunnel = options.reach === 'tunnel';
+    let tunnelFailure: unknown;
     options.onStage?.('starting-oneshot');
     const oneShot = await launcher({
       bindAddress: conn.localAddress,
@@ -129,13 +134,14 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       sources,
       deadlineMs: options.deadlineMs ?? DEFAULT_RUN_DEADLINE_MS,
       ...(plan?.lists ? { lists: plan.lists } : {}),
+      tunnel,
     });
     try {
       options.onStage?.('requesting');
       const request: BackupRequest = {
         v: PROTOCOL_VERSION,
         type: 'backup',
-        port: oneShot.port,
+        ...(tunnel ? { tunnel: true as const } : { port: oneShot.port }),
         privateKey: clientKey.privateKey,
         hostKey: hostKey.publicKey,
         user: oneShot.user,
@@ -150,6 +156,10 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
         conn,
         fitsOneLine(request) ? request : { ...request, incremental: undefined, pass: 'full' },
         (response: HandoffResponse) => {
+          if (response.type === 'accepted' && tunnel && response.tunnel)
+            carryPullThroughTunnel(conn, response.tunnel, oneShot).catch(
+              (err: unknown) => (tunnelFailure = err),
+            );
           if (response.type === 'accepted') options.onStage?.('transferring');
           if (response.type === 'progress') options.onProgress?.(response);
         },
@@ -177,7 +187,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
       };
     } catch (err) {
       await oneShot.stop();
-      throw withGateReasons(err, await oneShot.gateRefusals());
+      throw withGateReasons(tunnelFailure ?? err, await oneShot.gateRefusals());
     } finally {
       await oneShot.stop();
     }

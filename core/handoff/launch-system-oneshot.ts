@@ -85,6 +85,11 @@ function refuseUnapproved(allowFrom: string, sources: readonly string[]): void {
  * stdin stays open for the whole run, and closing it is how the client says "stop".
  */
 export const launchSystemOneShot: OneShotLauncher = async (request) => {
+  if (request.tunnel)
+    throw new PullbackError(
+      'BAD_CONFIG',
+      'tunnel mode is not available in system mode yet: back up with --reach direct',
+    );
   refuseUnapproved(request.allowFrom, request.sources);
   const args = helperArgv({
     bindAddress: request.bindAddress,

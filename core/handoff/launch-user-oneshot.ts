@@ -48,6 +48,7 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
     hostPrivateKey: request.hostPrivateKey,
     gateCommand,
     deadlineMs: request.deadlineMs,
+    tunnel: request.tunnel ?? false,
   });
   // the backup host connects only after our request, which waits for this
   for (const list of request.lists ?? [])
@@ -62,5 +63,6 @@ export const launchUserOneShot: OneShotLauncher = async (request) => {
       await oneShot.kill('the handoff ended');
       await oneShot.done;
     },
+    ...(request.tunnel ? { attachTunnel: oneShot.attach } : {}),
   };
 };

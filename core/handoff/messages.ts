@@ -75,8 +75,10 @@ export const backupRequest = z
   .object({
     v,
     type: z.literal('backup'),
-    /** the one-shot sshd's port on the client */
-    port: z.number().int().min(1).max(65535),
+    /** the one-shot sshd's port on the client (direct mode; absent in tunnel mode) */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** tunnel mode: the pull's SSH comes back through a second channel of this connection */
+    tunnel: z.literal(true).optional(),
     /** the one-time client key K (private half): works for one connection only */
     privateKey: openSshPrivateKey,
     /** the one-shot sshd's host key H (public half), pinned by the backup host */
@@ -136,6 +138,19 @@ export const restorePlanRequest = z
   })
   .strict();
 
+/** The one-time tunnel a backup's `accepted` answer named: which run, and its secret. */
+export const tunnelTicketSchema = z
+  .object({
+    id: z.string().regex(/^oneshot-[0-9a-f]{16}$/, 'must be a tunnel id'),
+    token: z.string().regex(/^[0-9a-f]{64}$/, 'must be a tunnel token'),
+  })
+  .strict();
+
+/** A second channel of the same connection asking to carry that run's pull (core/tunnel/). */
+export const tunnelRequest = z
+  .object({ v, type: z.literal('tunnel'), ticket: tunnelTicketSchema })
+  .strict();
+
 export const requestSchema = z.discriminatedUnion('type', [
   helloRequest,
   backupRequest,
@@ -143,6 +158,7 @@ export const requestSchema = z.discriminatedUnion('type', [
   lsRequest,
   versionsRequest,
   restorePlanRequest,
+  tunnelRequest,
 ]);
 
 export type HelloRequest = z.infer<typeof helloRequest>;
@@ -151,6 +167,8 @@ export type ListRequest = z.infer<typeof listRequest>;
 export type LsRequest = z.infer<typeof lsRequest>;
 export type VersionsRequest = z.infer<typeof versionsRequest>;
 export type RestorePlanRequest = z.infer<typeof restorePlanRequest>;
+export type TunnelRequest = z.infer<typeof tunnelRequest>;
+export type TunnelTicket = z.infer<typeof tunnelTicketSchema>;
 export type HandoffRequest = z.infer<typeof requestSchema>;
 
 const errorCode = z.string().refine((c) => Object.hasOwn(ERROR_CODES, c), 'unknown error code');
@@ -235,8 +253,12 @@ export const responseSchema = z.discriminatedUnion('type', [
       /** the pass this run makes, and the newest snapshot it starts from */
       pass: passKindSchema.optional(),
       newest: snapshotId.optional(),
+      /** tunnel mode: open the tunnel with this (core/tunnel/) */
+      tunnel: tunnelTicketSchema.optional(),
     })
     .strict(),
+  /** the tunnel channel is open: from here on it carries the pull's SSH bytes, nothing else */
+  z.object({ v, type: z.literal('tunnel-open') }).strict(),
   z
     .object({
       v,

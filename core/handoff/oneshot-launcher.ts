@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * How the client starts the one-shot sshd for one backup. User mode runs it in-process as the
  * user; system mode (later) asks the privileged helper. The backup flow does not care which.
@@ -17,6 +19,8 @@ export interface OneShotRequest {
   deadlineMs: number;
   /** an incremental's change lists, one per tree, for the gate to hand to the sender */
   lists?: { tree: string; data: Buffer }[];
+  /** tunnel mode (core/tunnel/): listen nowhere; the one connection comes through attachTunnel */
+  tunnel?: boolean;
 }
 
 export interface LaunchedOneShot {
@@ -30,6 +34,8 @@ export interface LaunchedOneShot {
   /** why the gate refused the backup host's commands (client-side only), once `done` settled */
   gateRefusals(): Promise<string[]>;
   stop(): Promise<void>;
+  /** tunnel mode: the pull's one SSH connection, as a stream (`rest`: bytes already read) */
+  attachTunnel?(stream: Duplex, rest?: Buffer): void;
 }
 
 export type OneShotLauncher = (request: OneShotRequest) => Promise<LaunchedOneShot>;

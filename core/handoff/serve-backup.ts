@@ -18,6 +18,8 @@ import { quotaProblem } from '../server/quota.js';
 import { killOrphanedReceivers } from '../server/orphaned-receivers.js';
 import { discardIncomplete } from '../server/discard-incomplete.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
+import type { TunnelRelay } from '../tunnel/relay.js';
+import { pullbackCommand } from '../self-command.js';
 import {
   cleanStaleOneShotDirs,
   createOneShotDir,
@@ -27,6 +29,8 @@ import {
 } from '../ssh/oneshot.js';
 
 const PROGRESS_INTERVAL_MS = 250;
+/** tunnel mode connects to no port: ssh only needs one to name H's known_hosts line */
+const TUNNEL_PORT = 22;
 
 /** Writes K and H's known_hosts line into a fresh 0700 directory; removed after the run (S9). */
 function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionInfo) {
@@ -40,9 +44,24 @@ function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionIn
   const knownHostsFile = join(dir, 'known_hosts');
   writeSecretFile(
     knownHostsFile,
-    knownHostsLine(connection.clientAddress, request.port, request.hostKey) + '\n',
+    knownHostsLine(connection.clientAddress, request.port ?? TUNNEL_PORT, request.hostKey) + '\n',
   );
   return { dir, identityFile, knownHostsFile };
+}
+
+/** Tunnel mode (core/tunnel/): the relay the client's second channel and the pull's ssh meet in. */
+async function openRelayFor(ctx: ServeContext, dir: string): Promise<TunnelRelay> {
+  const { openTunnelRelay } = await import('../tunnel/relay.js');
+  return openTunnelRelay({
+    dir,
+    client: ctx.client,
+    connection: ctx.connection.id,
+    signal: ctx.signal,
+  });
+}
+
+function tunnelProxyCommand(pullSocket: string): string[] {
+  return pullbackCommand('tunnel-proxy', pullSocket);
 }
 
 /**
@@ -54,10 +73,16 @@ function writeOneTimeSecrets(request: BackupRequest, connection: SshConnectionIn
  */
 export async function serveBackup(request: BackupRequest, ctx: ServeContext): Promise<void> {
   const { repo, config, connection, send } = ctx;
+  if ((request.port === undefined) === (request.tunnel === undefined))
+    throw new PullbackError(
+      'BAD_REQUEST',
+      'request: a backup names either the one-shot\'s port (direct) or "tunnel": true, not both or neither',
+    );
   const lock = await repo.acquireLock();
   const startedAt = new Date();
   let slot: Lock | undefined;
   let secrets: ReturnType<typeof writeOneTimeSecrets> | undefined;
+  let tunnel: TunnelRelay | undefined;
   let overQuota = false;
   // ctx.signal: the client going away (cancel, crash, link cut, EPIPE) or serve told to stop
   ctx.input.resume(); // so that the end of input (the client's "stop") is seen
@@ -113,6 +138,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
         .filter((t) => t.changed.length > 0)
         .map((t) => normaliseTree(t.tree));
     }
+    if (request.tunnel) tunnel = await openRelayFor(ctx, secrets.dir);
     send({
       v: PROTOCOL_VERSION,
       type: 'accepted',
@@ -120,7 +146,9 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       connectTo: connection.clientAddress,
       pass,
       ...(newest ? { newest: newest.id } : {}),
+      ...(tunnel ? { tunnel: tunnel.ticket } : {}),
     });
+    if (tunnel) await tunnel.joined;
     const limits = [request.options.bwlimitKiB, config.clients[ctx.client]?.bwlimitKiB].filter(
       (n): n is number => typeof n === 'number' && n > 0,
     );
@@ -128,10 +156,11 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       remote: {
         user: request.user,
         host: connection.clientAddress,
-        port: request.port,
+        port: request.port ?? TUNNEL_PORT,
         identityFile: secrets.identityFile,
         knownHostsFile: secrets.knownHostsFile,
         bindAddress: connection.serverAddress,
+        ...(tunnel ? { proxyCommand: tunnelProxyCommand(tunnel.pullSocket) } : {}),
       },
       sources: request.sources,
       excludes: request.excludes,
@@ -231,6 +260,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       });
     throw error;
   } finally {
+    tunnel?.close();
     if (secrets) rmSync(secrets.dir, { recursive: true, force: true });
     await slot?.release();
     await lock.release();

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { ServerConfig } from '../config/server-schema.js';
 import type { ClientRepository } from '../storage/repository.js';
 import type { SshConnectionInfo } from './ssh-connection.js';
@@ -15,5 +15,7 @@ export interface ServeContext {
   /** aborted when the client is gone (end of input, EPIPE) or serve is told to stop */
   signal: AbortSignal;
   send: (message: HandoffResponse) => void;
+  /** the raw output: only a tunnel, once open, writes to it directly (core/tunnel/) */
+  output: Writable;
   log: (line: string) => void;
 }

@@ -52,6 +52,8 @@ const HANDLERS: {
     (await import('./serve-versions.js')).serveVersions(request, ctx),
   'restore-plan': async (request, ctx) =>
     (await import('./serve-restore-plan.js')).serveRestorePlan(request, ctx),
+  tunnel: async (request, ctx) =>
+    (await import('../tunnel/serve-tunnel.js')).serveTunnel(request, ctx),
 };
 
 function dispatch(request: HandoffRequest, ctx: ServeContext): Promise<void> {
@@ -161,6 +163,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       input: options.input,
       signal,
       send,
+      output: options.output,
       log: options.log ?? (() => {}),
     });
     return 0;

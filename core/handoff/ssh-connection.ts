@@ -6,6 +6,8 @@ export interface SshConnectionInfo {
   clientAddress: string;
   /** our address on that connection: we connect back from it, so the one-shot recognises us */
   serverAddress: string;
+  /** both ends with their ports: names this very TCP connection (a tunnel must come over it) */
+  id: string;
 }
 
 /** Parses sshd's SSH_CONNECTION ("client_ip client_port server_ip server_port"). */
@@ -26,5 +28,9 @@ export function parseSshConnection(value: string | undefined): SshConnectionInfo
       'SSH_CONNECTION is missing or malformed: "pullback serve" runs only as the forced command of a client key',
     );
   }
-  return { clientAddress, serverAddress };
+  return {
+    clientAddress,
+    serverAddress,
+    id: `${clientAddress} ${clientPort} ${serverAddress} ${serverPort}`,
+  };
 }

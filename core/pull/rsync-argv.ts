@@ -22,6 +22,12 @@ export interface PullArgvOptions {
     knownHostsFile: string;
     /** our side's address of the handoff connection, so the client's listener sees that one */
     bindAddress?: string;
+    /**
+     * tunnel mode: the master reaches the client through this program (ssh's ProxyCommand,
+     * core/tunnel/proxy.ts), not over TCP; ssh runs it through the shell, so each word is
+     * allow-listed like every other word here
+     */
+    proxyCommand?: string[];
   };
   /** the tree on the client (an absolute path, see gate/trees.ts) */
   source: string;
@@ -154,6 +160,9 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
   const ssh = sshWords(o.remote, o.sshPath);
   if (o.controlPath !== undefined)
     ssh.push('-S', word(o.controlPath, 'the control path'), '-o', 'ControlMaster=no');
+  // a tree's session goes through the master only: were its control socket gone, ssh would
+  // connect by itself, and the tunnel takes one connection
+  if (o.remote.proxyCommand !== undefined) ssh.push('-o', 'ProxyCommand=/bin/false');
   argv.push('-e', ssh.join(' '));
   const host = remoteHost(o.remote.host);
   const user = validateUser(o.remote.user);
@@ -173,6 +182,11 @@ export function buildSshMasterArgv(
   sshPath?: string,
 ): string[] {
   const words = sshWords(remote, sshPath);
+  if (remote.proxyCommand !== undefined) {
+    if (remote.proxyCommand.length === 0) throw bad('the ProxyCommand is empty');
+    const proxy = remote.proxyCommand.map((w) => word(w, 'a ProxyCommand word'));
+    words.push('-o', `ProxyCommand=${proxy.join(' ')}`);
+  }
   words.push('-M', '-S', word(controlPath, 'the control path'), '-o', 'ControlPersist=no');
   words.push('-N', '-T', `${validateUser(remote.user)}@${hostAddress(remote.host)}`);
   return words;

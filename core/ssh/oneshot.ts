@@ -15,7 +15,9 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { createServer, isIP, type Server, type Socket } from 'node:net';
+import { createServer, isIP, Socket, type Server } from 'node:net';
+import { Duplex } from 'node:stream';
+import { splice } from '../tunnel/splice.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import { PullbackError } from '../errors.js';
 import { clientStateDir } from '../config/paths.js';
@@ -56,6 +58,11 @@ export interface OneShotSpec {
   loginGraceSeconds?: number;
   /** default /usr/sbin/sshd */
   sshdPath?: string;
+  /**
+   * tunnel mode: no listener at all; the one connection arrives as a stream over the handoff's
+   * own channel (OneShot.attach). bindAddress, port and allowFrom are then unused.
+   */
+  tunnel?: boolean;
 }
 
 export type OneShotEndReason = 'session-ended' | 'deadline' | 'killed' | 'error';
@@ -79,6 +86,11 @@ export interface OneShot {
   done: Promise<OneShotOutcome>;
   /** ends it now; resolves when `done` has settled */
   kill(reason?: string): Promise<void>;
+  /**
+   * tunnel mode: runs `sshd -i` on this stream (its one connection), `rest` being bytes already
+   * read from it. A second call, or a call on a listening one-shot, is refused.
+   */
+  attach(stream: Duplex, rest?: Buffer): void;
 }
 
 const DEFAULT_SSHD = '/usr/sbin/sshd';
@@ -96,9 +108,9 @@ function badRequest(message: string): never {
 function validateSpec(spec: OneShotSpec): Required<OneShotSpec> {
   if (!isAbsolute(spec.dir)) badRequest(`the one-shot directory must be absolute, got ${spec.dir}`);
   if (!existsSync(dirname(spec.dir))) badRequest(`${dirname(spec.dir)} does not exist`);
-  if (isIP(spec.bindAddress) === 0)
+  if (!spec.tunnel && isIP(spec.bindAddress) === 0)
     badRequest(`bindAddress must be an IP address, got ${spec.bindAddress}`);
-  if (isIP(spec.allowFrom) === 0)
+  if (!spec.tunnel && isIP(spec.allowFrom) === 0)
     badRequest(`allowFrom must be an IP address, got ${spec.allowFrom}`);
   if (!Number.isInteger(spec.port) || spec.port < 0 || spec.port > 65535) {
     badRequest(`port must be 0..65535, got ${spec.port}`);
@@ -123,6 +135,7 @@ function validateSpec(spec: OneShotSpec): Required<OneShotSpec> {
     ...spec,
     loginGraceSeconds: spec.loginGraceSeconds ?? DEFAULT_LOGIN_GRACE_SECONDS,
     sshdPath,
+    tunnel: spec.tunnel ?? false,
   };
 }
 
@@ -175,7 +188,7 @@ function prepareDirectory(spec: Required<OneShotSpec>, expiresAt: Date): string 
   writeSecretFile(join(spec.dir, ONESHOT_FILES.hostKey), hostKey);
   const keyLine = renderAuthorizedKeysLine({
     publicKey: spec.clientPublicKey,
-    from: spec.allowFrom,
+    from: spec.tunnel ? null : spec.allowFrom,
     expiresAt,
     command: spec.gateCommand,
   });
@@ -252,9 +265,10 @@ export async function startOneShotSshd(input: OneShotSpec): Promise<OneShot> {
   }
 
   const server = createServer({ pauseOnConnect: true });
-  let port: number;
+  let port = 0;
   try {
-    port = await listen(server, spec.bindAddress, spec.port);
+    // tunnel mode listens nowhere: the one connection comes through attach()
+    if (!spec.tunnel) port = await listen(server, spec.bindAddress, spec.port);
   } catch (err) {
     server.close();
     rmSync(spec.dir, { recursive: true, force: true });
@@ -304,21 +318,27 @@ export async function startOneShotSshd(input: OneShotSpec): Promise<OneShot> {
     return finishing;
   };
 
-  const handOver = (socket: Socket) => {
+  /** A socket is handed to sshd itself; a tunnel stream is relayed through sshd's stdio pipes. */
+  const handOver = (connection: Socket | { stream: Duplex; rest?: Buffer }) => {
     server.close(); // the one shot is taken: later connections are refused by the kernel
+    const isSocket = connection instanceof Socket;
     try {
       sshd = spawn(spec.sshdPath, ['-i', '-e', '-f', configFile], {
-        stdio: [socket, socket, 'pipe'],
+        stdio: isSocket ? [connection, connection, 'pipe'] : ['pipe', 'pipe', 'pipe'],
         detached: true, // sshd leads its own process group
         env: SSHD_ENV,
       });
     } catch (err) {
-      socket.destroy();
+      (isSocket ? connection : connection.stream).destroy();
       void finish('error', { detail: `cannot start sshd: ${(err as Error).message}` });
       return;
     }
-    // sshd holds its own copy now; destroy() closes ours without shutting the connection down
-    socket.destroy();
+    if (isSocket) {
+      // sshd holds its own copy now; destroy() closes ours without shutting the connection down
+      connection.destroy();
+    } else {
+      relayStream(connection.stream, connection.rest, sshd);
+    }
     sshd.stderr?.setEncoding('utf8');
     sshd.stderr?.on('data', (chunk: string) => {
       log = (log + chunk).slice(-MAX_LOG_CHARS);
@@ -347,7 +367,21 @@ export async function startOneShotSshd(input: OneShotSpec): Promise<OneShot> {
     kill: async (reason = 'killed') => {
       await finish('killed', { detail: reason });
     },
+    attach: (stream, rest) => {
+      if (!spec.tunnel || sshd || finishing) {
+        stream.destroy();
+        throw new PullbackError('REFUSED', 'this one-shot takes no (further) tunnel connection');
+      }
+      handOver({ stream, rest });
+    },
   };
+}
+
+/** Tunnel mode: the stream's bytes go to sshd's stdin, its stdout back; either end closing ends both. */
+function relayStream(stream: Duplex, rest: Buffer | undefined, sshd: ChildProcess): void {
+  if (!sshd.stdin || !sshd.stdout) return;
+  sshd.stdin.on('error', () => {}); // sshd gone: its exit ends the one-shot
+  void splice(stream, Duplex.from({ readable: sshd.stdout, writable: sshd.stdin }), rest);
 }
 
 /** Creates `base` 0700 if needed and returns a fresh `oneshot-<random>` path in it (not yet created). */

@@ -147,8 +147,11 @@ export function renderOneShotSshdConfig(opts: OneShotSshdConfigOptions): string 
 export interface AuthorizedKeysLineOptions {
   /** `ssh-ed25519 AAAA… [comment]` */
   publicKey: string;
-  /** the only source address this key is accepted from */
-  from: string;
+  /**
+   * the only source address this key is accepted from; null in tunnel mode, where sshd -i
+   * talks over the handoff's own channel and no address reaches it (see core/tunnel/)
+   */
+  from: string | null;
   /** the key is refused after this moment */
   expiresAt: Date;
   /** the forced command */
@@ -166,13 +169,13 @@ export function sshdExpiryTime(at: Date): string {
 
 /** The one authorized_keys line of a one-shot: restricted, address-bound, expiring, forced. */
 export function renderAuthorizedKeysLine(opts: AuthorizedKeysLineOptions): string {
-  if (isIP(opts.from) === 0)
+  if (opts.from !== null && isIP(opts.from) === 0)
     badRequest(`from must be an IP address, got ${JSON.stringify(opts.from)}`);
   checkGateCommand(opts.command);
   const key = parsePublicKey(opts.publicKey);
   const options = [
     'restrict',
-    `from="${opts.from}"`,
+    ...(opts.from !== null ? [`from="${opts.from}"`] : []),
     `expiry-time="${sshdExpiryTime(opts.expiresAt)}"`,
     `command="${opts.command}"`,
   ];

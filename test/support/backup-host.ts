@@ -86,6 +86,8 @@ export async function startBackupHost(options: BackupHostOptions = {}): Promise<
       'StrictModes no',
       `AllowUsers ${user}`,
       'MaxStartups 64',
+      // no forwarding of any kind: tunnel mode relays through serve itself (core/tunnel/)
+      'DisableForwarding yes',
       'LogLevel VERBOSE',
       // stands for the documented account with /bin/sh (docs/server.md): tests and the bench
       // run as root, whose bash would read ~/.bashrc before every `pullback serve`
