@@ -3,8 +3,7 @@ import { chooseHost, sayDefaultHost } from '../host-choice.js';
 import { readClientConfig } from '../../core/config/client-store.js';
 import { readIdentityKey } from '../../core/config/identity.js';
 import { listEntries } from '../../core/restore/client.js';
-import type { RemoteEntry } from '../../core/restore/types.js';
-import { formatBytes, formatDateTime } from '../../core/format.js';
+import { formatBytes, formatDateTime, formatMode } from '../../core/format.js';
 import { safeText } from '../../core/safe-text.js';
 
 const HELP = `Usage: pullback ls [--snapshot ID|latest] [--host NAME] [--json] [PATH]
@@ -16,28 +15,6 @@ path the files had on this machine.
   --snapshot ID   a snapshot id from "pullback snapshots", or latest (default)
   --host NAME     the backup host (default: the only or first one, said on stderr)
   --json          one JSON object: {"snapshot", "entries": [{name, path, type, mode, uid, gid, size, mtime, target?}]}`;
-
-const TYPE_CHAR: Record<RemoteEntry['type'], string> = {
-  file: '-',
-  dir: 'd',
-  symlink: 'l',
-  fifo: 'p',
-  socket: 's',
-  char: 'c',
-  block: 'b',
-};
-
-/** "rwxr-x---" with setuid/setgid/sticky as ls shows them. */
-export function modeString(type: RemoteEntry['type'], mode: number): string {
-  const rwx = (bits: number, special: boolean, s: string) =>
-    `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? s : s.toUpperCase()) : bits & 1 ? 'x' : '-'}`;
-  return (
-    TYPE_CHAR[type] +
-    rwx(mode >> 6, (mode & 0o4000) !== 0, 's') +
-    rwx(mode >> 3, (mode & 0o2000) !== 0, 's') +
-    rwx(mode, (mode & 0o1000) !== 0, 't')
-  );
-}
 
 export async function lsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -64,7 +41,7 @@ export async function lsCommand(argv: string[]): Promise<number> {
   for (const e of result.entries) {
     const link = e.target !== undefined ? ` -> ${safeText(e.target)}` : '';
     console.log(
-      `${modeString(e.type, e.mode)} ${String(e.uid).padStart(6)} ${String(e.gid).padStart(6)} ${formatBytes(e.size).padStart(10)}  ${formatDateTime(e.mtime)}  ${safeText(e.name)}${link}`,
+      `${formatMode(e.type, e.mode)} ${String(e.uid).padStart(6)} ${String(e.gid).padStart(6)} ${formatBytes(e.size).padStart(10)}  ${formatDateTime(e.mtime)}  ${safeText(e.name)}${link}`,
     );
   }
   return 0;

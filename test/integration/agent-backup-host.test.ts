@@ -42,7 +42,8 @@ async function sshdOn() {
 }
 
 test('the agent does nothing while the backup host is down; once sshd is up a backup begins within 10 s and succeeds', async () => {
-  const client = await makeTestClient(host, { sources: [makeSource()] });
+  const source = makeSource();
+  const client = await makeTestClient(host, { sources: [source] });
   await sshdOff();
   const h = startTestAgent(client.env);
   try {
@@ -79,6 +80,8 @@ test('the agent does nothing while the backup host is down; once sshd is up a ba
     // Not due again for 24 h: no second automatic backup; Back up now ignores the schedule.
     await sleep(2500);
     assert.equal(h.count('backup-started'), 1);
+    // a change, so that the manual backup makes a snapshot (an unchanged tree makes none)
+    writeFileSync(join(source, 'changed-since.txt'), 'new\n');
     await h.agent.backupNow('home');
     await waitUntil(() => h.count('backup-finished') === 2, 60_000, 'the manual backup');
     const [latest] = await h.agent.getHistory('home', 1);

@@ -127,7 +127,12 @@ test('R: of 20 parallel handoffs of one client that send nothing, all but one ar
       `BUSY long before the request timeout (slowest ${slowest} ms)`,
     );
     assert.equal(left, 1, 'only the one waiting for its request is left');
-    assert.ok(peakRss < 600 * 2 ** 20, `peak memory bounded, got ${peakRss >> 20} MiB`);
+    // Each serve is one Node process (about 50 MiB resident); on a loaded machine all twenty may
+    // be alive at once. What must not happen is a waiting serve growing (buffering, leaks).
+    assert.ok(
+      peakRss < peakProcs * 64 * 2 ** 20,
+      `peak memory bounded: at most 64 MiB per serve, got ${peakRss >> 20} MiB for ${peakProcs}`,
+    );
     const holder = await waiting[settled.indexOf(null)]!;
     assert.match(holder.line, /"code":"TIMEOUT"/, 'the one holding the slot times out as before');
   } finally {
