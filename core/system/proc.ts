@@ -14,8 +14,10 @@ export interface ProcessInfo {
   capAmb: bigint;
   /** R, S, D, T, Z… */
   state: string;
-  /** argv joined by spaces */
+  /** argv joined by spaces; empty while the process is between exec's new memory and its args, or exiting */
   cmdline: string;
+  /** the kernel's name for it (status Name:), there even when cmdline is empty */
+  comm: string;
 }
 
 export function readProcess(pid: number): ProcessInfo | undefined {
@@ -34,6 +36,7 @@ export function readProcess(pid: number): ProcessInfo | undefined {
       capAmb: cap('CapAmb'),
       state: field('State').slice(0, 1),
       cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' '),
+      comm: field('Name'),
     };
   } catch {
     return undefined; // gone meanwhile
