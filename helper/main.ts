@@ -3,9 +3,13 @@
  * one-shot sshd for one system-mode backup. Read it with docs/security.md (system mode).
  *
  *  1. check every argument against an allow-list, and the peer and sources against what root
- *     approved in /etc/pullback/system.json; read H from stdin (argv is visible in ps)
+ *     approved in /etc/pullback/system.json; read from stdin (argv is visible in ps) H, then one
+ *     JSON line naming the incremental's change lists, then their bytes: each list for exactly
+ *     one of the sources, 1 MiB at most, every name relative and below its tree
+ *     (core/system/helper-stdin.ts); anything else is refused before anything is created
  *  2. clean what crashed runs left, make a 0700 one-shot dir owned by pullback-reader, write the
- *     spec there (0600); no program or config path ever comes from the caller
+ *     spec and the change lists there (0600, the reader's), and point the gate at the lists;
+ *     no program or config path ever comes from the caller
  *  3. drop to pullback-reader keeping only cap_dac_read_search, and only *inheritable*, then run
  *     the listener under nice/ionice; only the rsync copy (file caps =ei) ever makes it effective
  *  4. print {"port","user"} once ready; end the whole tree when stdin closes (the client went
@@ -19,6 +23,8 @@ import { gateCommandLine } from '../core/gate/run.js';
 import { lookupAccount } from '../core/system/accounts.js';
 import { assertApproved, readApprovals } from '../core/system/approvals.js';
 import { parseHelperArgv, parseHostPrivateKey } from '../core/system/helper-args.js';
+import { readHelperInput } from '../core/system/helper-stdin.js';
+import { listFileName } from '../core/change-index/list-file.js';
 import {
   cleanStaleSystemOneShotDirs,
   ensureSystemRuntimeBase,
@@ -36,47 +42,20 @@ import {
   SETPRIV,
 } from '../core/system/paths.js';
 import { killTree } from '../core/system/proc.js';
-import type { OneShotSpec } from '../core/ssh/oneshot.js';
+import { writeSecretFile, type OneShotSpec } from '../core/ssh/oneshot.js';
 import { ONESHOT_FILES } from '../core/ssh/sshd-config.js';
 import { assertTreeNotSwappable } from '../core/system/tree-ownership.js';
 
-const STDIN_TIMEOUT_MS = 10_000;
+/** for H and the change lists (up to 64 MiB through a pipe) */
+const STDIN_TIMEOUT_MS = 30_000;
 const READY_TIMEOUT_MS = 30_000;
 /** after the client closes stdin: how long the listener gets to end its one-shot by itself */
 const STOP_GRACE_MS = 3_000;
-const KEY_END = '-----END OPENSSH PRIVATE KEY-----';
 
 function fail(err: unknown): never {
   const error = asPullbackError(err, 'HELPER_FAILED');
   process.stderr.write(`${error.toLine()}\n`);
   process.exit(error.code === 'BAD_ARGS' ? 2 : 1);
-}
-
-/** H arrives first on stdin; the rest of stdin stays open as the client's "still here". */
-function readHostKey(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(
-      () => finish(new PullbackError('BAD_ARGS', 'helper: no host key on stdin')),
-      STDIN_TIMEOUT_MS,
-    );
-    const finish = (result: string | Error) => {
-      clearTimeout(timer);
-      process.stdin.off('data', onData).off('end', onEnd);
-      if (typeof result === 'string') resolve(result);
-      else reject(result);
-    };
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const end = text.indexOf(KEY_END);
-      if (end >= 0 && text.length > end + KEY_END.length) finish(text);
-      else if (text.length > 8192)
-        finish(new PullbackError('BAD_ARGS', 'helper: the host key on stdin is too long'));
-    };
-    const onEnd = () =>
-      finish(new PullbackError('BAD_ARGS', 'helper: stdin closed before a whole host key arrived'));
-    process.stdin.on('data', onData).on('end', onEnd);
-  });
 }
 
 async function main(): Promise<void> {
@@ -90,7 +69,8 @@ async function main(): Promise<void> {
   assertApproved(request, readApprovals());
   // the gate may serve these by name (it cannot pin what it cannot walk to): only root may swap them
   for (const source of request.sources) assertTreeNotSwappable(source);
-  const hostPrivateKey = parseHostPrivateKey(await readHostKey());
+  const input = await readHelperInput(process.stdin, request.sources, STDIN_TIMEOUT_MS);
+  const hostPrivateKey = parseHostPrivateKey(input.hostKey);
   const reader = lookupAccount(READER_USER);
   if (!reader || reader.uid === 0)
     throw new PullbackError(
@@ -114,11 +94,18 @@ async function main(): Promise<void> {
     gateCommand: gateCommandLine(process.execPath, APP_CLI_SCRIPT, request.sources, RSYNC_COPY, {
       refusalLog: join(runDir, 'sshd', ONESHOT_FILES.refusals),
       ancestorsChecked: true,
+      listDir: runDir,
     }),
     deadlineMs: request.deadlineSeconds * 1000,
   };
   writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600, flag: 'wx' });
   chownSync(specPath, reader.uid, reader.gid);
+  // the gate reads its tree's list from here, as in user mode (it checks every name again)
+  for (const list of input.lists) {
+    const path = join(runDir, listFileName(list.tree));
+    writeSecretFile(path, list.data);
+    chownSync(path, reader.uid, reader.gid);
+  }
   chownSync(runDir, reader.uid, reader.gid);
 
   // securebits noroot + a one-capability bounding set: even a setuid-root program run below gains nothing else

@@ -40,6 +40,11 @@ export interface PlanOptions {
   forceFull?: boolean;
   schedule?: FullPassSchedule;
   now?: Date;
+  /**
+   * System mode: the sender reads what this account may not. A directory the scan could not
+   * read could hide changes the sender would copy, so it makes the run a full pass.
+   */
+  senderReadsMore?: boolean;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -59,6 +64,10 @@ export function planBackup(o: PlanOptions): BackupPlan {
     pass,
   });
   if (o.forceFull) return full('a full pass was asked for (--full)');
+  if (o.senderReadsMore && scan.unreadable.length > 0)
+    return full(
+      `this account cannot read ${scan.unreadable.length} director${scan.unreadable.length === 1 ? 'y' : 'ies'} system mode backs up (${scan.unreadable[0]}${scan.unreadable.length > 1 ? ', …' : ''}): run the backup as root for incrementals`,
+    );
   if (typeof read === 'string') return full(`the change index: ${read}`);
   if (read.header.sourcesKey !== key) return full('the sources or excludes changed');
   const lastFull = Date.parse(read.header.fullPassAt);

@@ -117,6 +117,7 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
         excludes,
         forceFull: options.full,
         schedule: config.fullPass,
+        senderReadsMore: config.mode === 'system',
       })
     : undefined;
   options.onStage?.('connecting');
@@ -201,7 +202,7 @@ function passFields(
 ): Pick<BackupRequest, 'pass' | 'incremental'> {
   if (!plan) return {};
   if (plan.pass) return { pass: plan.pass };
-  // the lists could not reach the gate (system mode keeps them out for now): a full pass
+  // the lists could not reach the gate: a full pass
   if (!plan.incremental || !listsWritten) return { pass: 'full' };
   const { basis, trees } = plan.incremental;
   return { incremental: { basis, trees } };

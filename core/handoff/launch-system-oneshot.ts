@@ -8,6 +8,7 @@ import { helperArgv, MAX_DEADLINE_SECONDS } from '../system/helper-args.js';
 import { HELPER_WRAPPER, READER_USER, SUDO_GROUP } from '../system/paths.js';
 import type { OneShotLauncher } from './oneshot-launcher.js';
 import { GATE_REFUSED_PREFIX } from '../gate/refusal-log.js';
+import { encodeHelperInput } from '../system/helper-stdin.js';
 
 /** pkexec may be waiting for the user to answer a password dialog. */
 const READY_TIMEOUT_MS = 120_000;
@@ -81,8 +82,9 @@ function refuseUnapproved(allowFrom: string, sources: readonly string[]): void {
 
 /**
  * System mode: the privileged helper starts the one-shot as pullback-reader with only
- * CAP_DAC_READ_SEARCH inheritable. H goes over the helper's stdin (argv shows in ps); the
- * stdin stays open for the whole run, and closing it is how the client says "stop".
+ * CAP_DAC_READ_SEARCH inheritable. H and an incremental's change lists go over the helper's stdin
+ * (argv shows in ps); the stdin stays open for the whole run, and closing it is how the client
+ * says "stop".
  */
 export const launchSystemOneShot: OneShotLauncher = async (request) => {
   if (request.tunnel)
@@ -117,9 +119,8 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
   const done = new Promise<number | null>((resolve) =>
     child.once('close', (code) => resolve(code)),
   );
-  child.stdin.write(
-    request.hostPrivateKey.endsWith('\n') ? request.hostPrivateKey : `${request.hostPrivateKey}\n`,
-  );
+  // H, then the change lists (core/system/helper-stdin.ts); the helper writes them where the gate reads
+  child.stdin.write(encodeHelperInput(request.hostPrivateKey, request.lists ?? []));
 
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -161,6 +162,7 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
   return {
     port,
     user: READER_USER,
+    listsWritten: request.lists !== undefined,
     done,
     gateRefusals: async () => {
       await done;

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair } from '../../core/ssh/keys.js';
+import { encodeHelperInput } from '../../core/system/helper-stdin.js';
 import { lookupAccount } from '../../core/system/accounts.js';
 import { HELPER_WRAPPER, SETPRIV, SUDO_GROUP, SYSTEM_APPROVALS } from '../../core/system/paths.js';
 import {
@@ -81,7 +82,7 @@ function helperAsUser(allowFrom: string, sources: string[]) {
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.on('error', () => {});
-  child.stdin.write(H.privateKey);
+  child.stdin.write(encodeHelperInput(H.privateKey, [])); // H, and no change lists
   return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('close', (status) => {

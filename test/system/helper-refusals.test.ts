@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { generateKeyPair } from '../../core/ssh/keys.js';
+import { encodeHelperInput } from '../../core/system/helper-stdin.js';
+import { encodeFileList } from '../../core/change-index/compare.js';
 import { HELPER_WRAPPER, SETPRIV } from '../../core/system/paths.js';
 import { descendantsOf } from '../../core/system/proc.js';
 import {
@@ -99,6 +101,50 @@ test('S10: the helper refuses bad invocations with one clear line, a non-zero ex
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 1, `${name}: one line, got ${JSON.stringify(result.stderr)}`);
     assert.match(lines[0]!, /^BAD_ARGS: helper: \S/, `${name}: a clear reason`);
+    assert.equal(result.stdout, '', `${name}: nothing on stdout`);
+  }
+  assert.deepEqual(oneShotDirs(), before, 'no one-shot directory was created');
+  assert.deepEqual(
+    descendantsOf(process.pid).filter((p) => p.cmdline.includes('oneshot')),
+    [],
+    'no helper or listener left running',
+  );
+});
+
+test('S10: the helper refuses change lists for a tree that is not a source, oversized or garbled ones, with one line, and starts nothing', (t) => {
+  if (!IS_ROOT) return t.skip(NEEDS_ROOT);
+  const source = mkdtempSync(join(tmpdir(), 'pullback-refusal-src-'));
+  const other = mkdtempSync(join(tmpdir(), 'pullback-refusal-other-'));
+  const key = H.privateKey.endsWith('\n') ? H.privateKey : `${H.privateKey}\n`;
+  const list = (tree: string, ...names: string[]) =>
+    encodeHelperInput(H.privateKey, [{ tree, data: encodeFileList(names) }]);
+  const frame = (header: unknown, body = '') =>
+    Buffer.from(`${key}${typeof header === 'string' ? header : JSON.stringify(header)}\n${body}`);
+  const cases: [string, Buffer, RegExp][] = [
+    ['a list for an approved tree that is not a --source', list(other, 'a'), /not a --source/],
+    ['a list for /etc', list('/etc', 'shadow'), /not a --source/],
+    ['a list for a tree below the source', list(join(source, 'sub'), 'a'), /not a --source/],
+    [
+      'more lists than sources',
+      frame({ lists: [source, source].map((tree) => ({ tree, bytes: 2 })) }),
+      /2 change lists for 1/,
+    ],
+    ['a list over 1 MiB', frame({ lists: [{ tree: source, bytes: 64 * 1024 * 1024 }] }), /bytes/],
+    ['a header that is not JSON', frame('{"lists":[{"tree":'), /not JSON/],
+    ['a header with more in it', frame({ lists: [], port: 2222 }), /must be/],
+    ['a list naming ../', list(source, '../../etc/shadow'), /change list of/],
+    ['a list naming an absolute path', list(source, '/etc/shadow'), /change list of/],
+    ['a list cut short', frame({ lists: [{ tree: source, bytes: 4096 }] }, 'a\0'), /closed before/],
+    ['H without the header', Buffer.from(key), /closed before the change lists/],
+  ];
+  const before = oneShotDirs();
+  for (const [name, stdin, reason] of cases) {
+    const result = runHelper(valid(source), stdin);
+    assert.notEqual(result.status, 0, `${name}: refused`);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${name}: one line, got ${JSON.stringify(result.stderr)}`);
+    assert.match(lines[0]!, /^BAD_ARGS: helper: \S/, `${name}: a clear reason`);
+    assert.match(lines[0]!, reason, name);
     assert.equal(result.stdout, '', `${name}: nothing on stdout`);
   }
   assert.deepEqual(oneShotDirs(), before, 'no one-shot directory was created');

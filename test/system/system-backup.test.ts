@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import {
   chmodSync,
@@ -7,6 +8,8 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -21,6 +24,7 @@ import {
 import { assertTreesIdentical, restoreSnapshot } from '../support/tree-compare.js';
 import { runBackup } from '../../core/handoff/backup-client.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
+import { changeIndexFile } from '../../core/change-index/index-file.js';
 import {
   LISTENER_SCRIPT,
   READ_CAPABILITY_MASK,
@@ -102,6 +106,57 @@ test("S4: a system-mode backup of root-only files, another user's 0700 dir and a
   restoreSnapshot(snap, restored);
   assertTreesIdentical(source, restored);
   assert.deepEqual(oneShotDirs(), [], 'S9: the one-shot directory is gone after the run');
+});
+
+test('system mode: a root-only file rewritten with the same size and its mtime set back reaches the next snapshot, through an incremental', async (t) => {
+  if (!IS_ROOT) return t.skip(NEEDS_ROOT);
+  const source = rootOnlyTree();
+  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const opts = { ...backupOptions(client), indexFile: changeIndexFile('home', client.env) };
+  const first = await runBackup(opts);
+  assert.equal(first.pass, 'full', 'no index yet: a full pass');
+  const secret = join(source, 'root-secret');
+  const old = statSync(secret, { bigint: true });
+  const reference = join(mkdtempSync(join(tmpdir(), 'pullback-ref-')), 'ref');
+  const touch = (args: string[]) =>
+    assert.equal(
+      spawnSync('touch', args, { stdio: 'ignore' }).status,
+      0,
+      `touch ${args.join(' ')}`,
+    );
+  touch(['-r', secret, reference]);
+  writeFileSync(secret, 'ROOT ONLY\n'); // what cp -a or touch -r leave: same size, same mtime
+  touch(['-r', reference, secret]);
+  const now = statSync(secret, { bigint: true });
+  assert.equal(now.size, old.size);
+  assert.equal(now.mtimeNs, old.mtimeNs);
+  assert.equal(now.mode & 0o777n, 0o600n);
+  assert.equal(now.uid, 0n);
+
+  const second = await runBackup(opts);
+  assert.equal(
+    second.pass,
+    'incremental',
+    `the helper carried the list: ${second.fullBecause ?? ''}`,
+  );
+  const snapshots = join(host!.storage, client.name, 'snapshots');
+  assert.equal(
+    readFileSync(join(snapshots, second.snapshot, source, 'root-secret'), 'utf8'),
+    'ROOT ONLY\n',
+  );
+  assert.equal(
+    readFileSync(join(snapshots, first.snapshot, source, 'root-secret'), 'utf8'),
+    'root only\n',
+    'the older snapshot keeps its content',
+  );
+  const meta = JSON.parse(readFileSync(join(snapshots, `${second.snapshot}.json`), 'utf8')) as {
+    pass?: string;
+  };
+  assert.equal(meta.pass, 'incremental');
+  const restored = mkdtempSync(join(tmpdir(), 'pullback-system-restore-'));
+  restoreSnapshot(join(snapshots, second.snapshot, source), restored);
+  assertTreesIdentical(source, restored);
+  assert.deepEqual(oneShotDirs(), [], 'S9: the one-shot directory and its lists are gone');
 });
 
 test('S4: during a run only the rsync sender holds a capability, exactly CAP_DAC_READ_SEARCH, and nothing below the helper runs as root', async (t) => {

@@ -25,7 +25,7 @@ export function pullback(
 }
 
 /** The installed helper, exactly as sudo or pkexec would run it. */
-export function runHelper(args: string[], stdin = ''): SpawnSyncReturns<string> {
+export function runHelper(args: string[], stdin: string | Buffer = ''): SpawnSyncReturns<string> {
   return spawnSync(HELPER_WRAPPER, args, { encoding: 'utf8', input: stdin, timeout: 30_000 });
 }
 

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanTrees } from '../../core/change-index/scan.js';
@@ -93,4 +102,40 @@ test('the index file round-trips, is 0600, and a damaged one is refused, not tru
   writeFileSync(file, data);
   assert.match(String(readChangeIndex(file)), /damaged/);
   assert.match(String(readChangeIndex(join(file, '..', 'none.idx'))), /no change index/);
+});
+
+test('system mode: a directory this account cannot read (the sender can) makes the run a full pass; user mode does not care', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root: runs the scan as another account');
+  const root = mkdtempSync(join(tmpdir(), 'pullback-index-hidden-'));
+  chmodSync(root, 0o755);
+  mkdirSync(join(root, 'private'), { mode: 0o700 });
+  writeFileSync(join(root, 'private', 'secret'), 'x');
+  writeFileSync(join(root, 'open.txt'), 'y');
+  const plan = new URL('../../core/change-index/plan.js', import.meta.url).href;
+  const reasonAsNobody = (senderReadsMore: boolean) => {
+    const script = `const { planBackup } = await import(${JSON.stringify(plan)});
+      const p = planBackup({ indexFile: '/nonexistent/x.idx', sources: [${JSON.stringify(root)}], excludes: [], senderReadsMore: ${senderReadsMore} });
+      process.stdout.write(p.fullBecause ?? '');`;
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        script,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  assert.match(
+    reasonAsNobody(true),
+    /cannot read 1 directory system mode backs up \(.*\/private\)/,
+  );
+  assert.match(reasonAsNobody(false), /change index/, 'user mode: only the missing index decides');
 });
