@@ -14,6 +14,11 @@
  *     the listener under nice/ionice; only the rsync copy (file caps =ei) ever makes it effective
  *  4. print {"port","user"} once ready; end the whole tree when stdin closes (the client went
  *     away), at the deadline, or when it ends by itself; remove the one-shot dir
+ *
+ * Tunnel mode (--tunnel): the listener listens nowhere and says port 0. The rest of stdin, after
+ * H and the lists, is relayed to the listener's stdin, and its stdout after its ready line to
+ * ours after our ready line: the pull's one SSH connection, which the client carries over its
+ * handoff connection. Root must have approved the backup host for tunnel mode.
  */
 import { spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
       listDir: runDir,
     }),
     deadlineMs: request.deadlineSeconds * 1000,
+    ...(request.tunnel ? { tunnel: true } : {}),
   };
   writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600, flag: 'wx' });
   chownSync(specPath, reader.uid, reader.gid);
@@ -133,7 +139,8 @@ async function main(): Promise<void> {
     {
       detached: true,
       cwd: '/',
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // tunnel mode: the listener's stdin and stdout carry the pull's SSH connection
+      stdio: [request.tunnel ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
     },
   );
@@ -160,27 +167,39 @@ async function main(): Promise<void> {
     () => stop('the deadline passed: the one-shot was ended', 1),
     request.deadlineSeconds * 1000,
   );
+  if (request.tunnel && child.stdin) {
+    // the tunnel's inbound bytes: what followed the lists, then the rest of stdin
+    child.stdin.on('error', () => {}); // the listener gone: its exit ends the run
+    if (input.rest.length) child.stdin.write(input.rest);
+    process.stdin.pipe(child.stdin);
+  }
   process.stdin
     .on('end', () => stop('stdin closed (the client went away)', ready ? 0 : 1))
     .resume();
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
     process.on(signal, () => stop(`got ${signal}`, 1));
-  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString('utf8');
-    if (ready || !out.includes('\n')) return;
+  child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  let out = Buffer.alloc(0);
+  child.stdout!.on('data', (chunk: Buffer) => {
+    // after the ready line: in tunnel mode the pull's outbound bytes, for the client
+    if (ready) return void (request.tunnel && process.stdout.write(chunk));
+    out = Buffer.concat([out, chunk]);
+    const newline = out.indexOf(0x0a);
+    if (newline < 0) return void (out.length > 4096 && stop('the listener said too much', 1));
     let port: unknown;
     try {
-      port = (JSON.parse(out.slice(0, out.indexOf('\n'))) as { port?: unknown }).port;
+      port = (JSON.parse(out.subarray(0, newline).toString('utf8')) as { port?: unknown }).port;
     } catch {
       // not JSON: refused below
     }
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
-      return stop('the listener reported no port', 1);
+    const expected = request.tunnel
+      ? port === 0
+      : typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535;
+    if (!expected) return stop('the listener reported no port', 1);
     ready = true;
     clearTimeout(readyTimer);
     process.stdout.write(`${JSON.stringify({ port, user: READER_USER })}\n`);
+    if (request.tunnel && out.length > newline + 1) process.stdout.write(out.subarray(newline + 1));
   });
   child.on('error', (err) => stop(`cannot start ${SETPRIV}: ${err.message}`, 1));
   child.on('close', (code) => {

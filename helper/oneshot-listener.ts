@@ -2,8 +2,11 @@
  * The one-shot listener of system mode. The helper starts it through setpriv as pullback-reader
  * (never root, no effective capability), with the path of the spec it wrote. It starts the
  * one-shot sshd, says its port on stdout as one JSON line, and exits when the one-shot is over.
+ * In tunnel mode it listens nowhere and says port 0: its stdin and stdout, after that line, are
+ * the pull's one SSH connection (the helper relays them from and to the client).
  */
 import { readFileSync, unlinkSync } from 'node:fs';
+import { Duplex } from 'node:stream';
 import { asPullbackError, PullbackError } from '../core/errors.js';
 import { startOneShotSshd, type OneShotSpec } from '../core/ssh/oneshot.js';
 import { GATE_REFUSED_PREFIX } from '../core/gate/refusal-log.js';
@@ -20,6 +23,8 @@ async function main(): Promise<number> {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
     process.on(signal, () => void oneShot.kill(`got ${signal}`));
   process.stdout.write(`${JSON.stringify({ port: oneShot.port })}\n`);
+  if (spec.tunnel)
+    oneShot.attach(Duplex.from({ readable: process.stdin, writable: process.stdout }));
   const outcome = await oneShot.done;
   // the helper relays our stderr to the client, which keeps these in its own log
   for (const reason of outcome.gateRefusals ?? [])

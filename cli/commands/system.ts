@@ -17,7 +17,7 @@ import { SYSTEM_APPROVALS } from '../../core/system/paths.js';
 import { systemModeChecks } from '../../core/system/status.js';
 
 const HELP = `Usage: pullback system install|uninstall|status [--json]
-       pullback system allow HOST[:PORT] --source DIR [--source DIR]…
+       pullback system allow HOST[:PORT] --source DIR [--source DIR]… [--tunnel]
        pullback system disallow HOST[:PORT]
 
 System mode backs up the whole filesystem read-only: only the rsync sender gets
@@ -32,6 +32,10 @@ CAP_DAC_READ_SEARCH (read and search everything, write nothing). See docs/securi
   allow       (root) approve a backup host for system mode, to read these sources (and what
               is inside them). HOST is resolved now: the helper then lets the one-shot accept
               only those addresses. Run it again after the backup host's address changes.
+              --tunnel approves tunnel mode too (--reach tunnel): the pull then comes
+              through the caller's own connection, so no address check stands between
+              whoever may start the helper and these sources. Approve it only where they
+              may read these sources anyway.
   disallow    (root) withdraw a backup host's approval
   status      check every piece and list the approved backup hosts; exit 1 if something is
               missing or wrong
@@ -43,7 +47,11 @@ Either way only to a backup host root approved (${SYSTEM_APPROVALS}), of sources
 export async function systemCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { json: { type: 'boolean' }, source: { type: 'string', multiple: true } },
+    {
+      json: { type: 'boolean' },
+      source: { type: 'string', multiple: true },
+      tunnel: { type: 'boolean' },
+    },
     { command: 'system', positionals: [0, 2] },
   );
   if (values.help || positionals.length === 0) {
@@ -61,7 +69,9 @@ export async function systemCommand(argv: string[]): Promise<number> {
     const current = readApprovals();
     let next: Approvals;
     if (action === 'allow') {
-      const allowed = await allowBackupHost(current, target, values.source ?? []);
+      const allowed = await allowBackupHost(current, target, values.source ?? [], {
+        tunnel: values.tunnel === true,
+      });
       next = allowed.approvals;
       writeRootFile(SYSTEM_APPROVALS, renderApprovals(next), 0o644);
       console.log(`approved: ${describeApprovedHost(allowed.entry)}`);
@@ -72,7 +82,7 @@ export async function systemCommand(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  if (target !== undefined || values.source)
+  if (target !== undefined || values.source || values.tunnel)
     throw new PullbackError('BAD_ARGS', `system ${action}: unexpected arguments`);
   if (action === 'install' || action === 'uninstall') {
     const done = action === 'install' ? installSystemMode() : uninstallSystemMode();

@@ -1,4 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { Duplex } from 'node:stream';
+import { splice } from '../tunnel/splice.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { PullbackError, asPullbackError } from '../errors.js';
@@ -64,7 +66,7 @@ function lastLine(stderr: string): string {
  * The helper checks what root approved on every call; checking here first (the file is
  * world-readable) spares the user a password prompt that could only end in a refusal.
  */
-function refuseUnapproved(allowFrom: string, sources: readonly string[]): void {
+function refuseUnapproved(allowFrom: string, sources: readonly string[], tunnel: boolean): void {
   let approvals;
   try {
     approvals = readApprovals();
@@ -72,7 +74,7 @@ function refuseUnapproved(allowFrom: string, sources: readonly string[]): void {
     return; // the helper reports what is wrong with the file
   }
   try {
-    assertApproved({ allowFrom, sources }, approvals);
+    assertApproved({ allowFrom, sources, tunnel }, approvals);
   } catch (err) {
     throw helperFailed(
       `${asPullbackError(err).message.replace(/^helper: /, '')}; system mode serves only the backup hosts and sources root approved`,
@@ -87,12 +89,8 @@ function refuseUnapproved(allowFrom: string, sources: readonly string[]): void {
  * says "stop".
  */
 export const launchSystemOneShot: OneShotLauncher = async (request) => {
-  if (request.tunnel)
-    throw new PullbackError(
-      'BAD_CONFIG',
-      'tunnel mode is not available in system mode yet: back up with --reach direct',
-    );
-  refuseUnapproved(request.allowFrom, request.sources);
+  const tunnel = request.tunnel === true;
+  refuseUnapproved(request.allowFrom, request.sources, tunnel);
   const args = helperArgv({
     bindAddress: request.bindAddress,
     allowFrom: request.allowFrom,
@@ -102,6 +100,7 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
       Math.max(1, Math.ceil(request.deadlineMs / 1000)),
     ),
     sources: request.sources,
+    tunnel,
   });
   const [command, ...prefix] = elevation(args, process.env);
   // detached: no controlling terminal, so sudo relays no pty and Ctrl-C reaches the client first
@@ -123,28 +122,44 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
   child.stdin.write(encodeHelperInput(request.hostPrivateKey, request.lists ?? []));
 
   const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
+    let out = Buffer.alloc(0);
     const timer = setTimeout(() => {
       child.stdin.end();
       reject(helperFailed('the privileged helper did not start the one-shot in time'));
     }, READY_TIMEOUT_MS);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const newline = out.indexOf('\n');
+    const onData = (chunk: Buffer) => {
+      out = Buffer.concat([out, chunk]);
+      const newline = out.indexOf(0x0a);
       if (newline < 0) return;
       clearTimeout(timer);
+      child.stdout.off('data', onData);
       try {
-        const ready = JSON.parse(out.slice(0, newline)) as { port?: unknown; user?: unknown };
-        if (typeof ready.port !== 'number' || ready.user !== READER_USER)
+        const ready = JSON.parse(out.subarray(0, newline).toString('utf8')) as {
+          port?: unknown;
+          user?: unknown;
+        };
+        if (
+          typeof ready.port !== 'number' ||
+          ready.user !== READER_USER ||
+          (ready.port === 0) !== tunnel
+        )
           throw new Error('unexpected fields');
+        // tunnel mode: what follows is the pull's outbound bytes, for attachTunnel
+        child.stdout.pause();
+        if (out.length > newline + 1) child.stdout.unshift(out.subarray(newline + 1));
+        if (!tunnel) child.stdout.resume();
         resolve(ready.port);
       } catch {
         child.stdin.end();
+        child.stdout.resume();
         reject(
-          helperFailed(`the privileged helper said something unexpected: ${out.slice(0, 200)}`),
+          helperFailed(
+            `the privileged helper said something unexpected: ${out.subarray(0, 200).toString('utf8')}`,
+          ),
         );
       }
-    });
+    };
+    child.stdout.on('data', onData);
     void done.then((code) => {
       clearTimeout(timer);
       const why = lastLine(stderr) || `exit status ${code}`;
@@ -159,6 +174,7 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
     });
   });
 
+  let attached = false;
   return {
     port,
     user: READER_USER,
@@ -174,11 +190,32 @@ export const launchSystemOneShot: OneShotLauncher = async (request) => {
     },
     stop: async () => {
       child.stdin.end();
+      if (!attached) child.stdout.resume(); // a tunnel never attached: read on to the helper's end
       const timer = setTimeout(() => {
         if (process.getuid?.() === 0) child.kill('SIGKILL');
       }, STOP_TIMEOUT_MS);
       await done;
       clearTimeout(timer);
     },
+    ...(tunnel
+      ? {
+          // the one pull connection: in through the helper's stdin, out through its stdout
+          attachTunnel: (stream: Duplex, rest?: Buffer) => {
+            if (attached || child.exitCode !== null || child.signalCode !== null) {
+              stream.destroy();
+              throw new PullbackError(
+                'REFUSED',
+                'this one-shot takes no (further) tunnel connection',
+              );
+            }
+            attached = true;
+            void splice(
+              stream,
+              Duplex.from({ readable: child.stdout, writable: child.stdin }),
+              rest,
+            );
+          },
+        }
+      : {}),
   };
 };

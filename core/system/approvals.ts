@@ -33,6 +33,11 @@ const approvedHostSchema = z
       .array(z.string().refine((p) => p.startsWith('/') && posix.normalize(p) === p))
       .min(1)
       .max(64),
+    /**
+     * tunnel mode approved too: the pull then comes through the caller's own process, so no
+     * address check stands between the caller and these sources (docs/security.md)
+     */
+    tunnel: z.boolean().optional(),
   })
   .strict();
 
@@ -85,14 +90,20 @@ function isInside(path: string, root: string): boolean {
  * real paths already (the helper refuses any that goes through a symlink).
  */
 export function assertApproved(
-  request: { allowFrom: string; sources: readonly string[] },
+  request: { allowFrom: string; sources: readonly string[]; tunnel?: boolean },
   approvals: Approvals,
 ): void {
-  const hosts = approvals.backupHosts.filter((h) => h.addresses.includes(request.allowFrom));
-  if (hosts.length === 0)
+  const byAddress = approvals.backupHosts.filter((h) => h.addresses.includes(request.allowFrom));
+  if (byAddress.length === 0)
     throw new PullbackError(
       'BAD_ARGS',
       `helper: backup host ${request.allowFrom} is not approved for system mode (${HOW_TO_APPROVE})`,
+    );
+  const hosts = request.tunnel ? byAddress.filter((h) => h.tunnel === true) : byAddress;
+  if (hosts.length === 0)
+    throw new PullbackError(
+      'BAD_ARGS',
+      `helper: backup host ${request.allowFrom} is not approved for tunnel mode (root approves with: sudo pullback system allow HOST --tunnel --source DIR)`,
     );
   const allowed = hosts.flatMap((h) => h.sources);
   const outside = request.sources.find((s) => !allowed.some((root) => isInside(s, root)));
@@ -136,6 +147,7 @@ export async function allowBackupHost(
   approvals: Approvals,
   target: string,
   sources: readonly string[],
+  options: { tunnel?: boolean } = {},
 ): Promise<{ approvals: Approvals; entry: ApprovedHost }> {
   if (sources.length === 0)
     throw new PullbackError('BAD_ARGS', 'system allow: give at least one --source DIR');
@@ -147,6 +159,7 @@ export async function allowBackupHost(
     port,
     addresses,
     sources: [...new Set([...(previous?.sources ?? []), ...sources.map(realSource)])].sort(),
+    ...(options.tunnel || previous?.tunnel ? { tunnel: true } : {}),
   };
   const parsed = approvedHostSchema.safeParse(entry);
   if (!parsed.success) throw zodToPullbackError('BAD_ARGS', 'system allow', parsed.error);
@@ -173,5 +186,6 @@ export function renderApprovals(approvals: Approvals): string {
 }
 
 export function describeApprovedHost(h: ApprovedHost): string {
-  return `${h.host}:${h.port} (${h.addresses.join(', ')}) may read ${h.sources.join(', ')}`;
+  const how = h.tunnel ? ', directly or through a tunnel' : '';
+  return `${h.host}:${h.port} (${h.addresses.join(', ')}) may read ${h.sources.join(', ')}${how}`;
 }

@@ -16,6 +16,11 @@ export interface HelperRequest {
   clientPublicKey: string;
   deadlineSeconds: number;
   sources: string[];
+  /**
+   * tunnel mode: listen nowhere; the pull's one SSH connection travels over the helper's stdin
+   * (after H and the lists) and stdout (after the ready line)
+   */
+  tunnel?: boolean;
 }
 
 export const HELPER_OPERATION = 'oneshot';
@@ -46,6 +51,7 @@ export function helperArgv(request: HelperRequest): string[] {
     '--deadline',
     String(request.deadlineSeconds),
     ...request.sources.flatMap((source) => ['--source', source]),
+    ...(request.tunnel ? ['--tunnel'] : []),
   ];
 }
 
@@ -121,8 +127,16 @@ export function parseHelperArgv(argv: readonly string[]): HelperRequest {
     '--deadline',
     '--source',
   ]);
+  let tunnel = false;
   for (let i = 1; i < argv.length; i += 2) {
     const flag = argv[i]!;
+    if (flag === '--tunnel') {
+      // the one flag without a value
+      if (tunnel) refuse('--tunnel given twice');
+      tunnel = true;
+      i -= 1;
+      continue;
+    }
     const value = argv[i + 1];
     if (!flags.has(flag)) refuse(`unexpected argument ${JSON.stringify(flag)}`);
     if (value === undefined) refuse(`${flag} needs a value`);
@@ -137,6 +151,7 @@ export function parseHelperArgv(argv: readonly string[]): HelperRequest {
     refuse(`give 1 to ${MAX_SOURCES} --source paths, got ${sources.length}`);
   if (new Set(sources).size !== sources.length) refuse('a --source is given twice');
   const port = single.get('--port');
+  if (tunnel && port !== undefined) refuse('--port and --tunnel exclude each other');
   return {
     bindAddress: ipAddress(single.get('--bind')!, '--bind'),
     allowFrom: ipAddress(single.get('--allow-from')!, '--allow-from'),
@@ -144,6 +159,7 @@ export function parseHelperArgv(argv: readonly string[]): HelperRequest {
     clientPublicKey: ed25519PublicKey(single.get('--client-key')!),
     deadlineSeconds: wholeNumber(single.get('--deadline')!, '--deadline', 1, MAX_DEADLINE_SECONDS),
     sources: sources.map(sourcePath),
+    ...(tunnel ? { tunnel: true } : {}),
   };
 }
 
