@@ -9,6 +9,7 @@ import { startBackupHost, makeTestClient, type BackupHost } from '../support/bac
 import { assertTreesIdentical, restoreSnapshot } from '../support/tree-compare.js';
 import { runBackup } from '../../core/handoff/backup-client.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
+import { changeIndexFile } from '../../core/change-index/index-file.js';
 import type { OneShotLauncher } from '../../core/handoff/oneshot-launcher.js';
 import { PullbackError } from '../../core/errors.js';
 import { generateKeyPair } from '../../core/ssh/keys.js';
@@ -198,4 +199,35 @@ test('S1 (tunnel, system mode): a second tunnel attach is refused and does not d
   assert.ok(extraDestroyed, 'the refused stream was closed');
   const snap = join(host!.storage, client.name, 'snapshots', result.snapshot, source);
   assert.equal(readFileSync(join(snap, 'root-secret'), 'utf8'), 'root only, through the tunnel\n');
+});
+
+test('system mode, tunnel: the change lists and the tunnel share the helper stdin: a same-size rewrite arrives through an incremental', async (t) => {
+  if (!IS_ROOT) return t.skip(NEEDS_ROOT);
+  const source = rootOnlySource(4096);
+  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const opts = {
+    config: client.config,
+    host: client.config.hosts[0]!,
+    identityKey: client.identityKey,
+    launcher: launcherFor('system'),
+    reach: 'tunnel' as const,
+    indexFile: changeIndexFile('home', client.env),
+  };
+  const first = await runBackup(opts);
+  const secret = join(source, 'root-secret');
+  const reference = join(mkdtempSync(join(tmpdir(), 'pullback-ref-')), 'ref');
+  assert.equal(spawnSync('touch', ['-r', secret, reference]).status, 0);
+  writeFileSync(secret, 'ROOT ONLY, THROUGH THE TUNNEL\n');
+  assert.equal(spawnSync('touch', ['-r', reference, secret]).status, 0);
+  const second = await runBackup(opts);
+  assert.equal(second.pass, 'incremental', second.fullBecause ?? '');
+  const snapshots = join(host!.storage, client.name, 'snapshots');
+  assert.equal(
+    readFileSync(join(snapshots, second.snapshot, source, 'root-secret'), 'utf8'),
+    'ROOT ONLY, THROUGH THE TUNNEL\n',
+  );
+  assert.equal(
+    readFileSync(join(snapshots, first.snapshot, source, 'root-secret'), 'utf8'),
+    'root only, through the tunnel\n',
+  );
 });
