@@ -5,7 +5,7 @@ import {
   type BackupRunOptions,
   type BackupRunResult,
 } from '../handoff/backup-client.js';
-import { currentNetworkKey } from './network-key.js';
+import { currentNetworkKey } from '../network/network-key.js';
 import { recallReach, rememberReach, type LearntReach } from './reach-memory.js';
 
 /**
