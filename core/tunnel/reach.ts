@@ -62,25 +62,29 @@ export async function runBackupWithReach(
 ): Promise<ReachedBackupResult> {
   const reach = o.reach ?? 'auto';
   const host = options.host.name;
-  const network = reach === 'auto' ? await (o.networkKey ?? currentNetworkKey)() : undefined;
+  const networkKey = o.networkKey ?? currentNetworkKey;
+  const network = reach === 'auto' ? await networkKey() : undefined;
   const learnt = network === undefined ? undefined : recallReach(o.stateDir, host, network);
   const plan = planReach(reach, learnt);
-  const remember = (what: LearntReach) => {
-    if (!plan.probing || network === undefined) return;
+  // The network is named again after the direct try: on a network just joined the gateway's
+  // MAC may only be known once traffic went through it, and the next run will see it.
+  const remember = async (what: LearntReach) => {
+    if (!plan.probing) return;
     try {
-      rememberReach(o.stateDir, host, network, what);
+      const after = await networkKey();
+      if (after !== undefined) rememberReach(o.stateDir, host, after, what);
     } catch (err) {
       o.log?.(`host=${host} cannot remember how it reaches us: ${asPullbackError(err).toLine()}`);
     }
   };
   const first = await runWith(options, plan.first);
   if (first.result) {
-    remember(first.result.reach);
+    await remember(first.result.reach);
     return first.result;
   }
   if (!plan.probing) throw first.connectBackFailed!;
   o.log?.(`host=${host} cannot connect back on this network: using the tunnel`);
-  remember('tunnel');
+  await remember('tunnel');
   const { result } = await runWith(options, 'tunnel');
   return result!;
 }

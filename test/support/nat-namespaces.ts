@@ -28,6 +28,8 @@ export interface NatNetwork {
   /** ip link down/up of the router's wan side: the backup host is gone, and said so (ICMP) */
   unplugHost(): void;
   plugHost(): void;
+  /** the client forgets its neighbours (the router's MAC): a network just joined */
+  forgetNeighbours(): void;
   /** the router's ruleset, for a failure message */
   ruleset(): string;
   /** deletes the namespaces (and with them the veths); safe to call twice */
@@ -106,6 +108,7 @@ export function makeNatNetwork(): NatNetwork {
     mend: () => nft('flush', 'chain', 'inet', FILTER_TABLE, 'cut'),
     unplugHost: () => mustIp('-n', names.router, 'link', 'set', 'wan0', 'down'),
     plugHost: () => mustIp('-n', names.router, 'link', 'set', 'wan0', 'up'),
+    forgetNeighbours: () => mustIp('-n', names.client, 'neigh', 'flush', 'dev', 'eth0'),
     ruleset: () => runInNetns(names.router, ['nft', 'list', 'ruleset']).out,
     destroy,
   };

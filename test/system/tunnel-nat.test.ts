@@ -186,6 +186,8 @@ test('behind NAT, --reach auto finds the tunnel, remembers it for this network, 
   if (skipped(t)) return;
   const source = makeTree(2, 64 * 1024);
   const client = await natClient('nat-auto', source);
+  // as on a network just joined: the router's MAC, which names the network, is not known yet
+  net!.forgetNeighbours();
   const first = await pullbackOnClient(client, ['backup']).done;
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stderr, /host=home cannot connect back on this network: using the tunnel/);
@@ -197,6 +199,7 @@ test('behind NAT, --reach auto finds the tunnel, remembers it for this network, 
   const learnt = Object.entries(memory.hosts.home ?? {});
   assert.equal(learnt.length, 1, JSON.stringify(memory));
   assert.equal(learnt[0]![1].reach, 'tunnel');
+  assert.match(learnt[0]![0], /^gw:([0-9a-f]{2}:){5}[0-9a-f]{2}$/, "named by the router's MAC");
 
   writeFileSync(join(source, 'notes.txt'), 'behind the NAT, changed\n');
   const second = await pullbackOnClient(client, ['backup']).done;
