@@ -19,7 +19,7 @@ const NEEDED = [
   ['/usr/bin/ssh-keygen', 'openssh-client'],
   ['/usr/bin/rsync', 'rsync'],
   ['/usr/sbin/ip', 'iproute2'],
-  // tunnel tests: a NAT router namespace masquerades the client (test/integration/tunnel-nat)
+  // tunnel tests: a NAT router namespace masquerades the client (test/system/tunnel-nat.test.ts)
   ['/usr/sbin/nft', 'nftables'],
   ['/usr/bin/setfacl', 'acl'],
   ['/usr/bin/setfattr', 'attr'],

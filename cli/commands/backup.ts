@@ -9,7 +9,8 @@ import { clientStateDir } from '../../core/config/paths.js';
 import { changeIndexFile } from '../../core/change-index/index-file.js';
 import { readIdentityKey } from '../../core/config/identity.js';
 import type { BackupRunResult } from '../../core/handoff/backup-client.js';
-import { REACH_VALUES, runBackupWithReach, type Reach } from '../../core/tunnel/reach.js';
+import { runBackupWithReach } from '../../core/tunnel/reach.js';
+import { effectiveReach, parseReach } from '../../core/tunnel/reach-choice.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
 import { PullbackError, asPullbackError } from '../../core/errors.js';
 import { formatBytes, formatDuration } from '../../core/format.js';
@@ -51,12 +52,8 @@ export async function backupCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const json = values.json ?? false;
-  const reach = values.reach;
-  if (reach !== undefined && !(REACH_VALUES as readonly string[]).includes(reach))
-    throw new PullbackError(
-      'BAD_ARGS',
-      `backup: --reach must be one of ${REACH_VALUES.join(', ')}, got "${reach}"`,
-    );
+  const reach =
+    values.reach === undefined ? undefined : parseReach(values.reach, 'backup: --reach');
   const config = readClientConfig();
   const identity = readIdentityKey();
   const hosts = values.host ? config.hosts.filter((h) => h.name === values.host) : config.hosts;
@@ -107,7 +104,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
             },
           },
           {
-            reach: (reach as Reach | undefined) ?? host.reach,
+            reach: effectiveReach(reach, host.reach),
             stateDir,
             log: (line) => {
               if (!json) console.error(line);

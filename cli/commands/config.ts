@@ -4,7 +4,9 @@ import {
   readClientConfig,
   updateClientConfig,
 } from '../../core/config/client-store.js';
-import { REACH_VALUES, type ClientConfig } from '../../core/config/client-schema.js';
+import type { ClientConfig } from '../../core/config/client-schema.js';
+import { notPaired, setHostReach } from '../../core/config/host-reach.js';
+import { parseReach } from '../../core/tunnel/reach-choice.js';
 import { clientConfigFile } from '../../core/config/paths.js';
 import {
   EXCLUDE_PRESETS,
@@ -186,11 +188,7 @@ export async function configCommand(argv: string[]): Promise<number> {
     case 'remove-host':
       return change((c) => {
         const name = positionals[0]!;
-        if (!c.hosts.some((h) => h.name === name))
-          throw new PullbackError(
-            'NOT_FOUND',
-            `no paired backup host "${name}" (paired: ${c.hosts.map((h) => h.name).join(', ') || 'none'})`,
-          );
+        if (!c.hosts.some((h) => h.name === name)) throw notPaired(c, name);
         return {
           config: { ...c, hosts: c.hosts.filter((h) => h.name !== name) },
           notes: [
@@ -200,24 +198,10 @@ export async function configCommand(argv: string[]): Promise<number> {
       });
     case 'set-reach':
       return change((c) => {
-        const [name, reach] = positionals as [string, string];
-        if (!(REACH_VALUES as readonly string[]).includes(reach))
-          throw new PullbackError(
-            'BAD_ARGS',
-            `config set-reach: "${reach}" is not one of ${REACH_VALUES.join(', ')}`,
-          );
-        if (!c.hosts.some((h) => h.name === name))
-          throw new PullbackError(
-            'NOT_FOUND',
-            `no paired backup host "${name}" (paired: ${c.hosts.map((h) => h.name).join(', ') || 'none'})`,
-          );
+        const [name, word] = positionals as [string, string];
+        const reach = parseReach(word, 'config set-reach: the reach');
         return {
-          config: {
-            ...c,
-            hosts: c.hosts.map((h) =>
-              h.name === name ? { ...h, reach: reach as (typeof REACH_VALUES)[number] } : h,
-            ),
-          },
+          config: setHostReach(c, name, reach),
           notes: [`backup host ${name}: reach ${reach}`],
         };
       });

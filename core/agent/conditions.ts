@@ -1,5 +1,5 @@
 import type { ScheduleConfig } from '../config/client-schema.js';
-import type { NetworkFacts } from './network-manager.js';
+import type { NetworkFacts } from '../network/network-manager.js';
 import type { PowerSource } from './power.js';
 
 /** What the machine is like right now, as far as automatic backups care. */

@@ -11,7 +11,7 @@ import { newRunningBackup, performBackup } from './backup-run.js';
 import { blockingConditions, type ConditionFacts } from './conditions.js';
 import { readHistory } from './history.js';
 import { deriveHostStatus } from './host-status.js';
-import { readNetworkFacts } from './network-manager.js';
+import { readNetworkFacts } from '../network/network-manager.js';
 import { watchNetwork, type NetworkWatcher } from './network-watcher.js';
 import { checkOverdue } from './overdue.js';
 import { DEFAULT_POWER_SUPPLY_DIR, readPowerSource } from './power.js';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { findProgram } from './network-manager.js';
+import { findProgram } from '../network/network-manager.js';
 
 /**
  * Tells the agent promptly when the network changes (addresses, routes; NetworkManager

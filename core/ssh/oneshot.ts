@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { createServer, isIP, Socket, type Server } from 'node:net';
 import { Duplex } from 'node:stream';
-import { splice } from '../tunnel/splice.js';
+import { splice } from '../splice.js';
 import { dirname, isAbsolute, join } from 'node:path';
 import { PullbackError } from '../errors.js';
 import { clientStateDir } from '../config/paths.js';

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { Duplex } from 'node:stream';
 import { PullbackError } from '../errors.js';
-import { splice } from './splice.js';
+import { splice } from '../splice.js';
 
 /**
  * `pullback tunnel-proxy SOCKET`: the ProxyCommand of a tunnelled pull's ssh on the backup

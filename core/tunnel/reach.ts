@@ -1,21 +1,20 @@
-import { REACH_VALUES } from '../config/client-schema.js';
 import { PullbackError, asPullbackError } from '../errors.js';
 import {
   runBackup,
   type BackupRunOptions,
   type BackupRunResult,
 } from '../handoff/backup-client.js';
-import { currentNetworkKey } from './network-key.js';
+import { currentNetworkKey } from '../network/network-key.js';
 import { recallReach, rememberReach, type LearntReach } from './reach-memory.js';
+import { connectBackFailure, couldNotConnectBack, planReach, type Reach } from './reach-choice.js';
 
 /**
  * How a backup host reaches this machine's one-shot sshd: `direct` (it connects back to the
  * address the handoff came from), `tunnel` (the pull comes back inside our own handoff
  * connection, for NAT and offsite hosts), or `auto`: direct when the backup host can connect
- * back, else the tunnel, remembered per network so the next run there does not wait.
+ * back, else the tunnel, remembered per network so the next run there does not wait. The
+ * choice itself is core/tunnel/reach-choice.ts.
  */
-export { REACH_VALUES };
-export type Reach = (typeof REACH_VALUES)[number];
 
 export interface ReachOptions {
   /** the host's `reach` or `--reach`; absent is auto */
@@ -28,14 +27,6 @@ export interface ReachOptions {
 }
 
 export type ReachedBackupResult = BackupRunResult & { reach: LearntReach };
-
-/**
- * The backup host accepted the run but its ssh could not reach our one-shot: the pull never
- * started. (A cut later in the run has shown progress first.)
- */
-function couldNotConnectBack(err: unknown, accepted: boolean, progressed: boolean): boolean {
-  return accepted && !progressed && asPullbackError(err).code === 'UNREACHABLE';
-}
 
 /** One run with one way of reaching us; a direct one that cannot connect back says what to do. */
 async function runWith(
@@ -59,16 +50,8 @@ async function runWith(
     });
     return { result: { ...result, reach } };
   } catch (err) {
-    if (reach === 'direct' && couldNotConnectBack(err, accepted, progressed)) {
-      const why = asPullbackError(err).message;
-      return {
-        connectBackFailed: new PullbackError(
-          'UNREACHABLE',
-          `the backup host could not connect back to this machine (${why}); behind NAT or a firewall? --reach tunnel brings the pull through this machine's own connection`,
-          { cause: err },
-        ),
-      };
-    }
+    if (reach === 'direct' && couldNotConnectBack(err, accepted, progressed))
+      return { connectBackFailed: connectBackFailure(err) };
     throw err;
   }
 }
@@ -78,32 +61,30 @@ export async function runBackupWithReach(
   o: ReachOptions,
 ): Promise<ReachedBackupResult> {
   const reach = o.reach ?? 'auto';
-  if (reach !== 'auto') {
-    const { result, connectBackFailed } = await runWith(options, reach);
-    if (connectBackFailed) throw connectBackFailed;
-    return result!;
-  }
   const host = options.host.name;
-  const network = await (o.networkKey ?? currentNetworkKey)();
-  const remember = (learnt: LearntReach) => {
-    if (network === undefined) return;
+  const networkKey = o.networkKey ?? currentNetworkKey;
+  const network = reach === 'auto' ? await networkKey() : undefined;
+  const learnt = network === undefined ? undefined : recallReach(o.stateDir, host, network);
+  const plan = planReach(reach, learnt);
+  // The network is named again after the direct try: on a network just joined the gateway's
+  // MAC may only be known once traffic went through it, and the next run will see it.
+  const remember = async (what: LearntReach) => {
+    if (!plan.probing) return;
     try {
-      rememberReach(o.stateDir, host, network, learnt);
+      const after = await networkKey();
+      if (after !== undefined) rememberReach(o.stateDir, host, after, what);
     } catch (err) {
       o.log?.(`host=${host} cannot remember how it reaches us: ${asPullbackError(err).toLine()}`);
     }
   };
-  if (network !== undefined && recallReach(o.stateDir, host, network) === 'tunnel') {
-    const { result } = await runWith(options, 'tunnel');
-    return result!;
+  const first = await runWith(options, plan.first);
+  if (first.result) {
+    await remember(first.result.reach);
+    return first.result;
   }
-  const direct = await runWith(options, 'direct');
-  if (direct.result) {
-    remember('direct');
-    return direct.result;
-  }
+  if (!plan.probing) throw first.connectBackFailed!;
   o.log?.(`host=${host} cannot connect back on this network: using the tunnel`);
-  remember('tunnel');
+  await remember('tunnel');
   const { result } = await runWith(options, 'tunnel');
   return result!;
 }

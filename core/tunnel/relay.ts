@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { PullbackError } from '../errors.js';
 import type { TunnelTicket } from '../handoff/messages.js';
 import { readFirstLine } from './first-line.js';
-import { splice } from './splice.js';
+import { splice } from '../splice.js';
 
 /*
  * The backup host's half of a tunnel, held by the `serve` that runs the backup. It listens on

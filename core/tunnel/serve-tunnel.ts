@@ -6,7 +6,7 @@ import type { ServeContext } from '../handoff/serve-context.js';
 import { defaultRuntimeBase } from '../ssh/oneshot.js';
 import { readFirstLine } from './first-line.js';
 import { JOIN_ACCEPTED, TUNNEL_SOCKET, type TunnelJoin } from './relay.js';
-import { splice } from './splice.js';
+import { splice } from '../splice.js';
 
 const JOIN_TIMEOUT_MS = 10_000;
 

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { ip, mustIp } from '../support/netns.js';
 import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
 import { readHostRecords } from '../../core/agent/status-store.js';
 import { writeClientConfig } from '../../core/config/client-store.js';
@@ -19,19 +19,6 @@ const VETH = `pbag${process.pid % 100000}`;
 const PEER = `${VETH}p`;
 const HOST_IP = `10.200.${n}.1`;
 const CLIENT_IP = `10.200.${n}.2`;
-
-function ip(...args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  return {
-    ok: r.status === 0,
-    out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error?.message ?? ''}`.trim(),
-  };
-}
-
-function mustIp(...args: string[]): void {
-  const r = ip(...args);
-  if (!r.ok) throw new Error(`ip ${args.join(' ')}: ${r.out}`);
-}
 
 /** Sets up the namespace and veth pair; returns why not, if it cannot be done here. */
 function makeNamespace(): string | undefined {

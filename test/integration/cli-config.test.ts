@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pullbackCommand } from '../../core/self-command.js';
@@ -111,4 +118,53 @@ test('R: config add-exclude, remove-exclude, remove-source and remove-host chang
     'id_ed25519',
     'id_ed25519.pub',
   ]);
+});
+
+test("R: config set-reach sets one host's reach (show shows it); a bad word or an unknown host is refused in one line, and backup --reach checks its word", () => {
+  const c = freshClient();
+  assert.equal(c.run('init', '--source', join(c.home, 'Documents')).status, 0);
+  const file = join(c.dir, 'config', 'config.json');
+  const hostKey =
+    'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG4rT3vTt99Ox5kndS4HmgTrKBT8SKzhK4rhGkEVGlCI';
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...c.config(),
+      hosts: ['nas', 'vps'].map((name) => ({
+        name,
+        user: 'pullback',
+        address: `${name}.example.org`,
+        hostKey,
+      })),
+    }),
+  );
+  const set = c.run('config', 'set-reach', 'vps', 'tunnel');
+  assert.equal(set.status, 0, set.stderr);
+  assert.match(set.stdout, /backup host vps: reach tunnel/);
+  assert.deepEqual(
+    c.config().hosts.map((h: { name: string; reach?: string }) => [h.name, h.reach]),
+    [
+      ['nas', undefined],
+      ['vps', 'tunnel'],
+    ],
+  );
+  assert.match(c.run('config', 'show').stdout, /^host {5}vps: .*, reach tunnel$/m);
+  const before = readFileSync(file, 'utf8');
+  const bad = c.run('config', 'set-reach', 'vps', 'sideways');
+  assert.equal(bad.status, 2);
+  assertOneLineRefusal(
+    bad,
+    /BAD_ARGS: config set-reach: the reach must be one of auto, direct, tunnel, got "sideways"/,
+  );
+  assertOneLineRefusal(
+    c.run('config', 'set-reach', 'office', 'direct'),
+    /NOT_FOUND: no paired backup host "office" \(paired: nas, vps\)/,
+  );
+  assert.equal(readFileSync(file, 'utf8'), before, 'refusals change nothing');
+  const backup = c.run('backup', '--reach', 'sideways');
+  assert.equal(backup.status, 2);
+  assertOneLineRefusal(
+    backup,
+    /BAD_ARGS: backup: --reach must be one of auto, direct, tunnel, got "sideways"/,
+  );
 });

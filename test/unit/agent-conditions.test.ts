@@ -5,7 +5,7 @@ import {
   parseActiveConnectionNames,
   parseMeteredDevices,
   type NetworkFacts,
-} from '../../core/agent/network-manager.js';
+} from '../../core/network/network-manager.js';
 
 const noNm: NetworkFacts = { networkManager: false, metered: false, activeConnections: [] };
 const home: NetworkFacts = { networkManager: true, metered: false, activeConnections: ['Home'] };

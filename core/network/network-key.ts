@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readNetworkFacts } from '../agent/network-manager.js';
+import { readNetworkFacts } from './network-manager.js';
 
 /**
  * A name for the network this machine is on, to remember per network how a backup host
