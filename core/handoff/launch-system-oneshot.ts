@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { Duplex } from 'node:stream';
-import { splice } from '../tunnel/splice.js';
+import { splice } from '../splice.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { PullbackError, asPullbackError } from '../errors.js';
