@@ -40,13 +40,20 @@ export function tunnelSection(result: TunnelResult): string[] {
   }
   lines.push(
     '',
+    'CPU per process (median), sampled from /proc every 50 ms:',
+    '',
+    ...cpuByRoleTable(result),
+  );
+  if (result.ciphers.length === 0) return lines;
+  lines.push(
+    '',
     `What encryption costs here (${formatBytes(result.cipherBytes)} each; CPU of the bench's processes per GiB):`,
     '',
     '| layer | cipher | throughput | CPU per GiB |',
     '|---|---|---:|---:|',
   );
   const layer = {
-    primitive: 'primitive (node:crypto, OpenSSL)',
+    primitive: 'primitive (`openssl speed`, 16 KiB blocks)',
     openssh: 'OpenSSH connection (inner)',
     ssh2: 'ssh2 connection (outer)',
   };
@@ -83,4 +90,25 @@ export function tunnelTargets(result: TunnelResult | undefined): TargetCheck[] {
           }),
     };
   });
+}
+
+/** Median CPU per process role, both modes side by side, for every tree. */
+export function cpuByRoleTable(result: Extract<TunnelResult, { rows: unknown }>): string[] {
+  const columns = result.rows.flatMap((row) =>
+    (['direct', 'tunnel'] as const).map((reach) => ({ row, reach })),
+  );
+  const roles = [
+    ...new Set(columns.flatMap(({ row, reach }) => row.runs[reach].cpuByRole.flatMap(Object.keys))),
+  ].sort();
+  const lines = [
+    `| process | ${columns.map(({ row, reach }) => `${row.tree}, ${reach}`).join(' | ')} |`,
+    `|---|${columns.map(() => '---:').join('|')}|`,
+  ];
+  const cellOf = (role: string, row: TunnelRow, reach: Reach) =>
+    formatSeconds(median(row.runs[reach].cpuByRole.map((r) => r[role] ?? 0)));
+  for (const role of roles)
+    lines.push(
+      `| ${role} | ${columns.map(({ row, reach }) => cellOf(role, row, reach)).join(' | ')} |`,
+    );
+  return lines;
 }

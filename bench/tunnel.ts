@@ -1,11 +1,13 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { asPullbackError } from '../core/errors.js';
+import type { BenchOptions } from './args.js';
 import { makeTestClient, startBackupHost, type BackupHost } from '../test/support/backup-host.js';
 import { measureCipherRates, type CipherRate } from './cipher-rates.js';
 import { syncDisks } from './disk-usage.js';
 import { timed } from './exec.js';
 import { startPeerLogin } from './peer-login.js';
+import { ProcessCpu, type CpuByRole } from './process-cpu.js';
 import type { ProgressLine } from './progress.js';
 import { StageClock } from './stage-clock.js';
 import { loadSince, sampleLoad } from './system-load.js';
@@ -28,6 +30,8 @@ export interface ReachRuns {
   transferSeconds: number[];
   /** CPU of the bench's process tree (client, one-shot sshd, backup host's sshd, serve, rsync, ssh) */
   cpuSeconds: number[];
+  /** the same, per process role (process-cpu.ts) */
+  cpuByRole: CpuByRole[];
 }
 
 export interface TunnelRow {
@@ -44,12 +48,26 @@ export type TunnelResult =
 export interface TunnelOptions {
   work: string;
   runs: number;
+  /** the small-files tree's size; 0: no such row (--quick) */
   smallFiles: number;
   bigFiles: number;
   bigFileBytes: number;
   seed: number;
-  /** how much each cipher measurement encrypts */
+  /** how much each cipher measurement encrypts; 0: none (--quick) */
   cipherBytes: number;
+}
+
+/** From the bench's options: the first tree size's small files, the big files, --tunnel-runs. */
+export function tunnelOptions(options: BenchOptions, work: string): TunnelOptions {
+  return {
+    work,
+    runs: options.tunnelRuns,
+    smallFiles: options.quick ? 0 : options.files[0]!,
+    bigFiles: options.bigFiles,
+    bigFileBytes: options.bigFileBytes,
+    seed: options.seed,
+    cipherBytes: options.quick ? 0 : 256 * 1024 * 1024,
+  };
 }
 
 async function fullBackup(
@@ -65,15 +83,17 @@ async function fullBackup(
     await syncDisks();
     const clock = new StageClock();
     const before = sampleLoad(work);
+    const watch = new ProcessCpu();
+    let byRole: CpuByRole = {};
     const { seconds } = await timed(() =>
       backupOnce(client, {
         reach,
         onStage: (stage) => stage === 'transferring' && clock.accepted(),
       }),
-    );
+    ).finally(() => (byRole = watch.stop()));
     const cpu = loadSince(before, work).toolCpuSeconds;
     const marks = clock.end();
-    return { seconds, cpu, transfer: marks.end - (marks.accepted ?? 0) };
+    return { seconds, cpu, transfer: marks.end - (marks.accepted ?? 0), byRole };
   } finally {
     rmSync(join(host.storage, client.name), { recursive: true, force: true });
     rmSync(client.dir, { recursive: true, force: true });
@@ -95,7 +115,12 @@ async function measureTree(
     appendBytes: 0,
     seed: o.seed,
   });
-  const runs = (): ReachRuns => ({ seconds: [], transferSeconds: [], cpuSeconds: [] });
+  const runs = (): ReachRuns => ({
+    seconds: [],
+    transferSeconds: [],
+    cpuSeconds: [],
+    cpuByRole: [],
+  });
   const row: TunnelRow = {
     tree: tree.label,
     files: tree.files + tree.bigFiles,
@@ -117,6 +142,7 @@ async function measureTree(
         row.runs[reach].seconds.push(r.seconds);
         row.runs[reach].transferSeconds.push(r.transfer);
         row.runs[reach].cpuSeconds.push(r.cpu);
+        row.runs[reach].cpuByRole.push(r.byRole);
         progress.done(`${r.seconds.toFixed(2)} s, CPU ${r.cpu.toFixed(2)} s`);
       }
     }
@@ -138,13 +164,17 @@ export async function measureTunnel(
     host = await startBackupHost({ storage, backend: 'hardlink' });
     const rows = [
       await measureTree(host, o, { label: 'big files', files: 0, bigFiles: o.bigFiles }, progress),
-      await measureTree(
-        host,
-        o,
-        { label: 'small files', files: o.smallFiles, bigFiles: 0 },
-        progress,
-      ),
     ];
+    if (o.smallFiles > 0)
+      rows.push(
+        await measureTree(
+          host,
+          o,
+          { label: 'small files', files: o.smallFiles, bigFiles: 0 },
+          progress,
+        ),
+      );
+    if (o.cipherBytes === 0) return { rows, ciphers: [], runs: o.runs, cipherBytes: 0 };
     progress.start('cipher throughput');
     const peer = await startPeerLogin(o.work, 'tunnel-ciphers', '127.0.0.2', '127.0.0.3');
     try {
