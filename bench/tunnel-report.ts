@@ -84,9 +84,10 @@ export function tunnelTargets(result: TunnelResult | undefined): TargetCheck[] {
         ? {}
         : {
             why:
-              `CPU ${cpu('tunnel')} tunnelled vs ${cpu('direct')} direct: every byte is encrypted twice (the pull's ` +
-              `OpenSSH inside the handoff's ssh2) and copied by three more processes (the client's ssh2, the backup ` +
-              `host's \`pullback serve\` relay and the pull's ProxyCommand); see the cipher table.`,
+              `CPU ${cpu('tunnel')} tunnelled vs ${cpu('direct')} direct. Five more processes read and write ` +
+              `every byte (the client's Pullback with ssh2, the backup host's sshd, the tunnel channel's serve, ` +
+              `the run's relay, tunnel-proxy; see CPU per process) and each run starts two more Node processes; ` +
+              `the second encryption is a small part of it (see the cipher table, docs/benchmarks.md).`,
           }),
     };
   });
