@@ -28,7 +28,7 @@ export function tunnelSection(result: TunnelResult): string[] {
     '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const row of result.rows) {
-    const label = `${row.tree} (${row.files.toLocaleString('en')} files, ${formatBytes(row.bytes)})`;
+    const label = `${row.tree} (${row.files.toLocaleString('en')} file${row.files === 1 ? '' : 's'}, ${formatBytes(row.bytes)})`;
     for (const reach of ['direct', 'tunnel'] as const) {
       const r = row.runs[reach];
       lines.push(
@@ -105,9 +105,14 @@ export function cpuByRoleTable(result: Extract<TunnelResult, { rows: unknown }>)
     `| process | ${columns.map(({ row, reach }) => `${row.tree}, ${reach}`).join(' | ')} |`,
     `|---|${columns.map(() => '---:').join('|')}|`,
   ];
+  const medianOf = (role: string, row: TunnelRow, reach: Reach) =>
+    median(row.runs[reach].cpuByRole.map((r) => r[role] ?? 0));
   const cellOf = (role: string, row: TunnelRow, reach: Reach) =>
-    formatSeconds(median(row.runs[reach].cpuByRole.map((r) => r[role] ?? 0)));
-  for (const role of roles)
+    formatSeconds(medianOf(role, row, reach));
+  // a role that used next to nothing in every column (a shell between sshd and its command)
+  const used = (role: string) =>
+    columns.some(({ row, reach }) => medianOf(role, row, reach) >= 0.005);
+  for (const role of roles.filter(used))
     lines.push(
       `| ${role} | ${columns.map(({ row, reach }) => cellOf(role, row, reach)).join(' | ')} |`,
     );
