@@ -9,6 +9,8 @@ export interface BenchOptions {
   appendBytes: number;
   runs: number;
   handoffSamples: number;
+  /** full backups per mode in the tunnel-vs-direct comparison (bench/tunnel.ts); 0: none */
+  tunnelRuns: number;
   seed: number;
   quick: boolean;
   /** where the Markdown results go; undefined: bench/results/<date>.md (not with --quick) */
@@ -25,11 +27,13 @@ const MiB = 1024 * 1024;
 
 export const USAGE = `usage: npm run bench -- [--quick] [--files N[,N…]] [--runs N] [--handoff-samples N]
                           [--seed N] [--out FILE.md] [--json FILE.json] [--tools a,b] [--work DIR]
-  --quick   smoke run: 300 files + one 2 MiB file, 1 run, 3 handoff samples (results not saved
-            unless --out is given)
+                          [--tunnel-runs N]
+  --quick   smoke run: 300 files + one 2 MiB file, 1 run, 3 handoff samples, tunnel vs direct
+            on the 2 MiB file only (results not saved unless --out is given)
   --files   small files in the tree; several sizes (10000,50000,200000) run one after the
             other in one invocation, and the results show how each tool's time grows
   --work    put the trees and repositories below DIR (e.g. a tmpfs, to take the disk out)
+  --tunnel-runs  full backups per mode in the tunnel-vs-direct rows (default: --runs; 0: none)
   tools: pullback-hardlink, pullback-btrfs, rsync, rsync-minimal, restic, borg`;
 
 function count(value: string | undefined, name: string, fallback: number, min = 1): number {
@@ -51,6 +55,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         files: { type: 'string' },
         runs: { type: 'string' },
         'handoff-samples': { type: 'string' },
+        'tunnel-runs': { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
         json: { type: 'string' },
@@ -65,6 +70,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   if (parsed.help) throw new PullbackError('BAD_ARGS', USAGE);
   const quick = parsed.quick === true;
+  const runs = count(parsed.runs, 'runs', quick ? 1 : 3);
   return {
     quick,
     files: (parsed.files ?? (quick ? '300' : '50000'))
@@ -73,7 +79,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     bigFiles: quick ? 1 : 4,
     bigFileBytes: quick ? 2 * MiB : 32 * MiB,
     appendBytes: quick ? 64 * 1024 : MiB,
-    runs: count(parsed.runs, 'runs', quick ? 1 : 3),
+    runs,
+    tunnelRuns: count(parsed['tunnel-runs'], 'tunnel-runs', runs, 0),
     handoffSamples: count(parsed['handoff-samples'], 'handoff-samples', quick ? 3 : 20),
     seed: count(parsed.seed, 'seed', 1, 0),
     out: parsed.out,

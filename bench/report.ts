@@ -13,6 +13,7 @@ import {
 } from './figures.js';
 import type { BenchResult, SizeResult, TargetCheck, ToolResult } from './results.js';
 import { PHASES, PHASE_LABELS } from './tools/types.js';
+import { tunnelSection } from './tunnel-report.js';
 
 export { formatBytes, formatSeconds } from './figures.js';
 
@@ -178,6 +179,7 @@ export function renderMarkdown(result: BenchResult, targets: TargetCheck[]): str
     lines.push(...growthTable(result.sizes));
   }
   lines.push('', '## Handoff', '', ...handoffSection(result));
+  if (result.tunnel) lines.push('', '## Tunnel mode', '', ...tunnelSection(result.tunnel));
   lines.push('', '## Targets', '', '| target | measured | verdict |', '|---|---|---|');
   for (const c of targets) lines.push(`| ${c.target} | ${c.measured} | ${VERDICT[c.verdict]} |`);
   const explained = targets.filter((c) => c.why);

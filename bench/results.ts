@@ -3,6 +3,7 @@ import type { IndexScanTime } from './index-scan.js';
 import type { MachineFacts } from './machine.js';
 import type { LoadCounters } from './system-load.js';
 import type { TreeChange } from './tree.js';
+import type { TunnelResult } from './tunnel.js';
 import type { Phase, StageMarks } from './tools/types.js';
 
 /** Everything one bench invocation measured; rendered by report.ts, saved as JSON on request. */
@@ -51,6 +52,8 @@ export interface BenchResult {
   sizes: SizeResult[];
   machine: MachineFacts;
   handoff: HandoffTimings | { skipped: string };
+  /** tunnel mode against direct mode (bench/tunnel.ts); absent with --tunnel-runs 0 */
+  tunnel?: TunnelResult;
 }
 
 export interface TargetCheck {

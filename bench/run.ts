@@ -14,6 +14,7 @@ import { machineFacts } from './machine.js';
 import { ProgressLine } from './progress.js';
 import { formatBytes, renderMarkdown } from './report.js';
 import { checkTargets } from './targets.js';
+import { measureTunnel, tunnelOptions } from './tunnel.js';
 import type { BenchResult, SizeResult, ToolResult } from './results.js';
 import { loadAverage, loadSince, sampleLoad } from './system-load.js';
 import {
@@ -226,6 +227,9 @@ async function main(): Promise<number> {
       sizes.push(measured.size);
       if (measured.handoff) handoff = measured.handoff;
     }
+    const tunnel = options.tunnelRuns
+      ? await measureTunnel(tunnelOptions(options, work), progress)
+      : undefined;
     const result: BenchResult = {
       date: startedAt.toISOString().slice(0, 10),
       command: [
@@ -237,6 +241,7 @@ async function main(): Promise<number> {
       sizes,
       machine: machineFacts(work),
       handoff,
+      ...(tunnel ? { tunnel } : {}),
     };
     const markdown = renderMarkdown(result, checkTargets(result));
     process.stdout.write(markdown);

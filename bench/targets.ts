@@ -12,6 +12,7 @@ import {
   type StageSplit,
 } from './figures.js';
 import { PHASE_LABELS } from './tools/types.js';
+import { tunnelTargets } from './tunnel-report.js';
 
 /** The tree sizes the incremental targets are set for (issue 10 §7): 50,000 files and up. */
 const INCREMENTAL_TARGET_FROM_FILES = 50_000;
@@ -200,5 +201,6 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
     checks.push(...incrementalTargets(size));
   checks.push(flatTarget(result.sizes));
   checks.push(...storageTargets(result.sizes[result.sizes.length - 1]!));
+  checks.push(...tunnelTargets(result.tunnel));
   return checks;
 }

@@ -29,7 +29,7 @@ const CHANGE_INDEX_FILE = 'change-index';
 /** One backup through the whole handoff, exactly as `pullback backup` does it in user mode. */
 export function backupOnce(
   client: TestClient,
-  watch: Pick<BackupRunOptions, 'onStage' | 'onProgress'> = {},
+  watch: Pick<BackupRunOptions, 'onStage' | 'onProgress' | 'reach'> = {},
 ) {
   return runBackup({
     config: client.config,

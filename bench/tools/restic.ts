@@ -31,7 +31,8 @@ export class ResticTool implements BenchTool {
   private restic(args: string[]) {
     const { user, host } = this.login!.remote;
     const sftp = [...this.login!.sshWords, `${user}@${host}`, '-s', 'sftp'].join(' ');
-    return execTool(RESTIC, ['-o', `sftp.command=${sftp}`, ...args], {
+    // restic reads -o as comma-separated values (CSV): quoted, the ssh options' commas stay
+    return execTool(RESTIC, ['-o', `"sftp.command=${sftp}"`, ...args], {
       env: {
         ...process.env,
         RESTIC_REPOSITORY: `sftp:${user}@${host}:${this.repo}`,

@@ -4,6 +4,7 @@ import { PullbackError } from '../errors.js';
 import { UNIX_USER_NAME } from '../config/fields.js';
 import { normaliseTree, treeArgument } from '../gate/trees.js';
 import { LIST_TOKEN } from '../change-index/list-file.js';
+import { PULL_CIPHERS } from '../ssh/sshd-config.js';
 
 /**
  * The rsync command line for one tree of a pull: the backup host's rsync receives from the
@@ -238,6 +239,8 @@ function sshWords(remote: PullArgvOptions['remote'], sshPath = 'ssh'): string[] 
     'UpdateHostKeys=no',
     '-o',
     'HostKeyAlgorithms=ssh-ed25519',
+    '-o',
+    `Ciphers=${PULL_CIPHERS.join(',')}`,
     '-o',
     'BatchMode=yes',
     '-o',

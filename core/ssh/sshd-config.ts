@@ -13,6 +13,21 @@ export const ONESHOT_FILES = {
   refusals: 'refusals',
 } as const;
 
+/**
+ * The ciphers of the pull's SSH connection, which the one-shot sshd offers and the backup
+ * host's ssh asks for in this order (the client's order decides). AES-GCM first: with AES
+ * instructions it is cipher and MAC in one pass (`openssl speed`: ~2.5× aes128-ctr then
+ * hmac-sha256, what ssh's default order picked from this list), and not open to the Terrapin
+ * prefix truncation whatever the other side's strict-kex support. 128-bit keys: one-time keys
+ * of one session, as OpenSSH's own default order prefers.
+ */
+export const PULL_CIPHERS = [
+  'aes128-gcm@openssh.com',
+  'aes256-gcm@openssh.com',
+  'aes128-ctr',
+  'aes256-ctr',
+] as const;
+
 export interface OneShotSshdConfigOptions {
   /** the 0700 one-shot directory holding host_key and authorized_keys */
   dir: string;
@@ -133,7 +148,7 @@ export function renderOneShotSshdConfig(opts: OneShotSshdConfigOptions): string 
       'KexAlgorithms',
       'sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org',
     ],
-    ['Ciphers', 'aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes128-ctr'],
+    ['Ciphers', PULL_CIPHERS.join(',')],
     ['MACs', 'hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com'],
     // no Subsystem line at all: no sftp, no other subsystem
     ['ForceCommand', opts.gateCommand],

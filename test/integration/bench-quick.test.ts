@@ -23,10 +23,11 @@ interface QuickResult {
     }[];
   }[];
   handoff: { firstByte?: number; skipped?: string };
+  tunnel?: { skipped?: string; rows?: { runs: Record<string, { seconds: number[] }> }[] };
   targets: { target: string; verdict: string }[];
 }
 
-test('bench --quick: every tool produces a row for every phase, the rewrite check and the handoff overhead (smoke, not speed)', () => {
+test('bench --quick: every tool produces a row for every phase, the rewrite check, the handoff overhead and a tunnel-vs-direct row (smoke, not speed)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pullback-bench-quick-'));
   try {
     const out = join(dir, 'results.md');
@@ -67,6 +68,12 @@ test('bench --quick: every tool produces a row for every phase, the rewrite chec
     assert.ok((hardlink.stages.full?.[0]?.firstProgress ?? 0) > 0, 'no stage times');
     assert.ok((result.handoff.firstByte ?? 0) > 0, 'no handoff overhead measured');
     assert.ok(result.targets.some((t) => t.target.startsWith('handoff')));
+    // one tiny tree backed up both ways: the tunnel's bench row runs in CI
+    assert.equal(result.tunnel?.skipped, undefined, `tunnel row: ${result.tunnel?.skipped}`);
+    assert.equal(result.tunnel?.rows?.length, 1, 'no tunnel-vs-direct row');
+    for (const reach of ['direct', 'tunnel'])
+      assert.ok((result.tunnel.rows[0]!.runs[reach]?.seconds[0] ?? 0) > 0, `no ${reach} time`);
+    assert.ok(result.targets.some((t) => t.target.startsWith('tunnel ≥')));
     const markdown = readFileSync(out, 'utf8');
     for (const label of [
       'Pullback (hardlink)',
@@ -75,6 +82,7 @@ test('bench --quick: every tool produces a row for every phase, the rewrite chec
       'borg',
       'same-size rewrite detected?',
       'Where the time goes',
+      '## Tunnel mode',
       '## Targets',
     ]) {
       assert.ok(markdown.includes(label), `the results page lacks ${label}`);

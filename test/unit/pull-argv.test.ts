@@ -24,6 +24,7 @@ const SSH =
   'ssh -F /dev/null -i /run/pullback/oneshot-serve-x/key -p 40022 -o IdentitiesOnly=yes -o IdentityAgent=none ' +
   '-o PreferredAuthentications=publickey -o UserKnownHostsFile=/run/pullback/oneshot-serve-x/known_hosts ' +
   '-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -o HostKeyAlgorithms=ssh-ed25519 ' +
+  '-o Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes256-ctr ' +
   '-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ClearAllForwardings=yes -o ForwardAgent=no ' +
   '-o RequestTTY=no';
 
