@@ -4,8 +4,8 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/client-schema.js';
-import { PullbackError, isErrorCode } from '../errors.js';
-import { RSYNC_EXIT_MEANINGS, meaningfulLines } from '../pull/exit-codes.js';
+import { PullbackError } from '../errors.js';
+import { interpretRsyncExit } from '../pull/exit-codes.js';
 import { createLineSplitter, parseProgress } from '../pull/progress.js';
 import { safeText } from '../safe-text.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
@@ -176,52 +176,18 @@ export async function runTransfer(o: TransferOptions): Promise<string[]> {
       child.on('close', (code, signal) => {
         o.signal?.removeEventListener('abort', onAbort);
         lines.end();
-        const verdict = judge(code, signal, stderr, cancelled);
-        if (verdict instanceof PullbackError) reject(verdict);
-        else resolve(verdict);
+        const verdict = interpretRsyncExit({
+          job: 'restore',
+          exitCode: code,
+          signal,
+          stderrLines: stderr.map(safeText),
+          cancelled,
+        });
+        if (verdict.error) reject(verdict.error);
+        else resolve(verdict.warnings);
       });
     });
   } finally {
     rmSync(secrets.dir, { recursive: true, force: true });
   }
-}
-
-const SSH_ERRORS: [RegExp, 'HOST_KEY_MISMATCH' | 'AUTH_FAILED' | 'UNREACHABLE'][] = [
-  [/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/, 'HOST_KEY_MISMATCH'],
-  [/Permission denied \(/, 'AUTH_FAILED'],
-  [
-    /ssh: connect to host|Connection refused|timed out|No route to host|Could not resolve/,
-    'UNREACHABLE',
-  ],
-];
-
-/** What rsync's end means for a restore: warnings, or the error (serve's own line first). */
-function judge(
-  code: number | null,
-  signal: NodeJS.Signals | null,
-  stderrLines: string[],
-  cancelled: boolean,
-): string[] | PullbackError {
-  const lines = meaningfulLines(stderrLines).map(safeText);
-  if (code === 0) return [];
-  if (cancelled || code === 20) return new PullbackError('CANCELLED', 'the restore was cancelled');
-  if (code === 23 || code === 24)
-    return ['some entries or attributes could not be restored', ...lines.slice(0, 50)];
-  for (const line of lines) {
-    const ours = /^([A-Z_]+): (.*)$/.exec(line);
-    const errorCode = ours?.[1] ?? '';
-    if (isErrorCode(errorCode)) return new PullbackError(errorCode, `backup host: ${ours?.[2]}`);
-  }
-  for (const [re, errorCode] of SSH_ERRORS) {
-    const line = lines.find((l) => re.test(l));
-    if (line) return new PullbackError(errorCode, line);
-  }
-  const what =
-    code === null
-      ? `rsync was killed by ${signal ?? 'a signal'}`
-      : `rsync exited with ${code} (${RSYNC_EXIT_MEANINGS[code] ?? 'unknown error'})`;
-  return new PullbackError(
-    'RSYNC_FAILED',
-    `${what}${lines.length ? `: ${lines[lines.length - 1]}` : ''}`,
-  );
 }
