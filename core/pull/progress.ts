@@ -24,6 +24,52 @@ export interface PullProgress {
   filesTotal?: number;
 }
 
+/**
+ * A transfer's progress as a person sees it, the same for a backup (serve's `progress`
+ * message, then the agent's status) and a restore (the CLI's bar, the Restore window).
+ */
+export interface TransferProgress {
+  bytes: number;
+  /** 0..100 */
+  percent: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  /** files transferred so far */
+  files: number;
+  /** only once the file list is complete */
+  filesTotal?: number;
+}
+
+/** A transfer's progress before its first line. */
+export const NO_PROGRESS: Readonly<TransferProgress> = {
+  bytes: 0,
+  percent: 0,
+  bytesPerSecond: 0,
+  etaSeconds: null,
+  files: 0,
+};
+
+/**
+ * The one mapping of a progress line to what is shown: rsync's own line (PullProgress) or a
+ * peer's already mapped message (whose extra fields are dropped). The percentage is kept within
+ * 0..100; rsync names the file count only on the lines that end a file, so through a big file
+ * the count stays what `before` had, and is never reset to 0.
+ */
+export function transferProgress(
+  p: PullProgress | TransferProgress,
+  before: Readonly<TransferProgress> = NO_PROGRESS,
+): TransferProgress {
+  const files = 'files' in p ? p.files : (p.filesTransferred ?? before.files);
+  return {
+    bytes: p.bytes,
+    percent: Math.min(100, Math.max(0, p.percent)),
+    bytesPerSecond: p.bytesPerSecond,
+    etaSeconds: p.etaSeconds,
+    files,
+    ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
+  };
+}
+
 const LINE =
   /^\s*([\d,.]+)\s+(\d{1,3})%\s+([\d.,]+)([kMGTP]?B)\/s\s+(\?\?:\?\?:\?\?|\d+:\d{2}:\d{2})(?:\s+\(xfr#(\d+),\s+(to|ir)-chk=(\d+)\/(\d+)\))?\s*$/;
 

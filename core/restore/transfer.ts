@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import type { HostConfig } from '../config/client-schema.js';
 import { PullbackError } from '../errors.js';
 import { interpretRsyncExit } from '../pull/exit-codes.js';
-import { createLineSplitter, parseProgress } from '../pull/progress.js';
+import {
+  NO_PROGRESS,
+  createLineSplitter,
+  parseProgress,
+  transferProgress,
+} from '../pull/progress.js';
 import { safeText } from '../safe-text.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
 import { encodeRestoreSource } from './remote-path.js';
@@ -154,16 +159,12 @@ export async function runTransfer(o: TransferOptions): Promise<string[]> {
         child.kill('SIGTERM');
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
+      let shown: RestoreProgress = NO_PROGRESS;
       const lines = createLineSplitter((line) => {
         const p = parseProgress(line);
-        if (p)
-          o.onProgress?.({
-            bytes: p.bytes,
-            percent: p.percent,
-            bytesPerSecond: p.bytesPerSecond,
-            etaSeconds: p.etaSeconds,
-            files: p.filesTransferred ?? 0,
-          });
+        if (!p) return;
+        shown = transferProgress(p, shown);
+        o.onProgress?.(shown);
       });
       child.stdout!.on('data', (d: Buffer) => lines.push(d));
       child.stderr!.setEncoding('utf8');
