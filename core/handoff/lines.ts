@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { PullbackError } from '../errors.js';
 import { MAX_LINE_BYTES } from './messages.js';
+import { readFirstLine } from '../tunnel/first-line.js';
 
 /**
  * Splits a byte stream into lines, refusing any line longer than the protocol allows, so a
@@ -38,39 +39,18 @@ export function onLines(
   });
 }
 
-/** Reads exactly one line with a size limit and a deadline (the request of a handoff). */
-export function readOneLine(
+/**
+ * Reads exactly one line with a size limit and a deadline (the request of a handoff). What came
+ * after the line in the same read is put back at the front of the stream, for whoever reads it
+ * next (a tunnel's bytes): none is lost. A line too long or cut short is the client's
+ * BAD_REQUEST.
+ */
+export async function readOneLine(
   stream: Readable,
   timeoutMs: number,
   maxBytes = MAX_LINE_BYTES,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      stream.pause();
-      fn();
-    };
-    const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(new PullbackError('TIMEOUT', `no request within ${timeoutMs / 1000} s`)),
-        ),
-      timeoutMs,
-    );
-    onLines(
-      stream,
-      (line) => finish(() => resolve(line)),
-      (err) => finish(() => reject(err)),
-      maxBytes,
-    );
-    stream.on('end', () =>
-      finish(() =>
-        reject(new PullbackError('BAD_REQUEST', 'the request ended before a full line')),
-      ),
-    );
-    stream.on('error', (err) => finish(() => reject(new PullbackError('PROTOCOL', err.message))));
-  });
+  const { line, rest } = await readFirstLine(stream, maxBytes, timeoutMs, 'BAD_REQUEST');
+  if (rest.length > 0) stream.unshift(rest);
+  return line;
 }
