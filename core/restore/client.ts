@@ -158,7 +158,10 @@ export function checkRestoreRequest(o: {
   if (o.to !== undefined && o.inPlace)
     throw new PullbackError('BAD_ARGS', '--to and --in-place exclude each other');
   if (o.to !== undefined && !o.to.startsWith('/'))
-    throw new PullbackError('BAD_ARGS', `--to ${JSON.stringify(o.to)} must be an absolute path`);
+    throw new PullbackError(
+      'BAD_ARGS',
+      `the folder to restore into must be an absolute path, not ${JSON.stringify(o.to)}`,
+    );
   return o.paths.map((p) => checkRestorePath(p));
 }
 
