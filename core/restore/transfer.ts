@@ -12,6 +12,7 @@ import {
   parseProgress,
   transferProgress,
 } from '../pull/progress.js';
+import { ProcessTreeTracker } from '../process-tree.js';
 import { safeText } from '../safe-text.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
 import { encodeRestoreSource } from './remote-path.js';
@@ -151,12 +152,16 @@ export async function runTransfer(o: TransferOptions): Promise<string[]> {
   try {
     const [program, ...args] = buildTransferArgv(o, secrets);
     return await new Promise<string[]>((resolve, reject) => {
-      const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // its own process group: a cancel stops rsync, the receiver it forks and its ssh, and
+      // the staging directory is removed only once none of them can write into it any more
+      const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const tree = child.pid !== undefined ? new ProcessTreeTracker(child.pid) : undefined;
       const stderr: string[] = [];
       let cancelled = false;
+      let stopped: Promise<void> = Promise.resolve();
       const onAbort = () => {
         cancelled = true;
-        child.kill('SIGTERM');
+        stopped = tree?.killAll() ?? stopped;
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
       let shown: RestoreProgress = NO_PROGRESS;
@@ -174,9 +179,10 @@ export async function runTransfer(o: TransferOptions): Promise<string[]> {
       child.on('error', (err) =>
         reject(new PullbackError('MISSING_TOOL', `cannot run ${program}: ${err.message}`)),
       );
-      child.on('close', (code, signal) => {
+      child.on('close', async (code, signal) => {
         o.signal?.removeEventListener('abort', onAbort);
         lines.end();
+        await stopped;
         const verdict = interpretRsyncExit({
           job: 'restore',
           exitCode: code,
