@@ -3,7 +3,7 @@
  * (through preload) see of the controller. Plain data only, so it crosses IPC unchanged.
  */
 
-import type { TransferProgress } from '../pull/progress.js';
+import type { TransferProgress } from '../pull/transfer-progress.js';
 
 export type HostPhase = 'idle' | 'waiting' | 'running' | 'succeeded' | 'failed' | 'overdue';
 

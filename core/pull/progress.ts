@@ -1,4 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
+import type { TransferProgress } from './transfer-progress.js';
+
+export type { TransferProgress };
 
 /**
  * The one parser of rsync's `--info=progress2` output. rsync rewrites one line with `\r`:
@@ -21,22 +24,6 @@ export interface PullProgress {
   filesTransferred?: number;
   filesToCheck?: number;
   /** only once the file list is complete (`to-chk`); with `ir-chk` the total still grows */
-  filesTotal?: number;
-}
-
-/**
- * A transfer's progress as a person sees it, the same for a backup (serve's `progress`
- * message, then the agent's status) and a restore (the CLI's bar, the Restore window).
- */
-export interface TransferProgress {
-  bytes: number;
-  /** 0..100 */
-  percent: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  /** files transferred so far */
-  files: number;
-  /** only once the file list is complete */
   filesTotal?: number;
 }
 

@@ -1,6 +1,6 @@
 /** The client-side restore API's data types (agreed with the tray's Restore window). */
 
-import type { TransferProgress } from '../pull/progress.js';
+import type { TransferProgress } from '../pull/transfer-progress.js';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
 
