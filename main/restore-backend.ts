@@ -102,6 +102,7 @@ export function createRestoreBackend(deps: RestoreBackendDeps): RestoreBackend {
       if (running) throw new PullbackError('BUSY', 'a restore is already running');
       const controller = new AbortController();
       running = controller;
+      // a cancel at any point ends in CANCELLED there (core/restore/client.ts)
       try {
         return await restorePaths(host, key, {
           select: { snapshot: request.snapshot },
@@ -110,11 +111,6 @@ export function createRestoreBackend(deps: RestoreBackendDeps): RestoreBackend {
           signal: controller.signal,
           onProgress: (progress) => deps.emit({ type: 'restore-progress', progress }),
         });
-      } catch (err) {
-        // Cancelled while connecting or between items, the abort surfaces as whatever was
-        // waiting (a closed channel, an AbortError): the window is told it was cancelled.
-        if (controller.signal.aborted) throw cancelled();
-        throw err;
       } finally {
         running = undefined;
       }

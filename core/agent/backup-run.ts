@@ -7,7 +7,7 @@ import { clientStateDir } from '../config/paths.js';
 import { runBackupWithReach } from '../tunnel/reach.js';
 import type { OneShotLauncher } from '../handoff/oneshot-launcher.js';
 import type { RunningBackup } from './host-runtime.js';
-import type { RunProgress } from './types.js';
+import { NO_PROGRESS, transferProgress } from '../pull/progress.js';
 
 /** One backup run as the controller starts it: what it tracks, and the run itself. */
 export function newRunningBackup(trigger: RunningBackup['trigger'], now: number): RunningBackup {
@@ -16,14 +16,7 @@ export function newRunningBackup(trigger: RunningBackup['trigger'], now: number)
     startedAt: now,
     startedReal: Date.now(),
     abort: new AbortController(),
-    progress: {
-      stage: 'connecting',
-      percent: 0,
-      bytes: 0,
-      bytesPerSecond: 0,
-      etaSeconds: null,
-      files: 0,
-    },
+    progress: { stage: 'connecting', ...NO_PROGRESS },
     done: Promise.resolve(),
   };
 }
@@ -61,15 +54,7 @@ export function performBackup(options: {
         onChange('stage');
       },
       onProgress: (p) => {
-        const progress: RunProgress = {
-          stage: 'transferring',
-          percent: p.percent,
-          bytes: p.bytes,
-          bytesPerSecond: p.bytesPerSecond,
-          etaSeconds: p.etaSeconds,
-          files: p.files,
-        };
-        run.progress = progress;
+        run.progress = { stage: 'transferring', ...transferProgress(p) };
         onChange('progress');
       },
     },

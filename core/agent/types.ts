@@ -3,17 +3,14 @@
  * (through preload) see of the controller. Plain data only, so it crosses IPC unchanged.
  */
 
+import type { TransferProgress } from '../pull/transfer-progress.js';
+
 export type HostPhase = 'idle' | 'waiting' | 'running' | 'succeeded' | 'failed' | 'overdue';
 
 export type Reachability = 'unknown' | 'reachable' | 'unreachable' | 'host-key-changed';
 
-export interface RunProgress {
+export interface RunProgress extends TransferProgress {
   stage: 'connecting' | 'starting-oneshot' | 'requesting' | 'transferring';
-  percent: number;
-  bytes: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  files: number;
 }
 
 export interface LastError {

@@ -62,12 +62,14 @@ export interface BackupRunResult {
   finishedAt: string;
 }
 
-async function withConnection<T>(
+/** One connection to the backup host for `use`, closed after; `signal` stops the connecting. */
+export async function withConnection<T>(
   host: HostConfig,
   identityKey: string,
   use: (conn: HandoffConnection) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  const conn = await connectToBackupHost(host, identityKey);
+  const conn = await connectToBackupHost(host, identityKey, { signal });
   try {
     return await use(conn);
   } finally {
@@ -262,11 +264,17 @@ export async function helloBackupHost(host: HostConfig, identityKey: string) {
 export async function listRemoteSnapshots(
   host: HostConfig,
   identityKey: string,
+  signal?: AbortSignal,
 ): Promise<SnapshotSummary[]> {
-  return withConnection(host, identityKey, async (conn) => {
-    const final = await exchange(conn, { v: PROTOCOL_VERSION, type: 'list' });
-    if (final.type !== 'snapshots')
-      throw new PullbackError('PROTOCOL', `expected "snapshots", got "${final.type}"`);
-    return final.snapshots;
-  });
+  return withConnection(
+    host,
+    identityKey,
+    async (conn) => {
+      const final = await exchange(conn, { v: PROTOCOL_VERSION, type: 'list' }, undefined, signal);
+      if (final.type !== 'snapshots')
+        throw new PullbackError('PROTOCOL', `expected "snapshots", got "${final.type}"`);
+      return final.snapshots;
+    },
+    signal,
+  );
 }

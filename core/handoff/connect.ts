@@ -31,7 +31,11 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** pairing only: accept whatever key is shown and report it (trust on first use) */
   onHostKey?: (publicKeyLine: string) => boolean;
+  /** stops the connecting (TCP or SSH handshake) at once: rejects with CANCELLED */
+  signal?: AbortSignal;
 }
+
+const cancelled = () => new PullbackError('CANCELLED', 'cancelled while connecting');
 
 async function resolveAddress(address: string): Promise<string> {
   try {
@@ -46,10 +50,18 @@ function openSocket(
   port: number,
   localAddress: string | undefined,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const sock = tcpConnect({ host: ip, port, localAddress });
+    const onAbort = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      reject(cancelled());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
       sock.destroy();
       reject(
         new PullbackError(
@@ -60,10 +72,12 @@ function openSocket(
     }, timeoutMs);
     sock.once('connect', () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve(sock);
     });
     sock.once('error', (err) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       reject(new PullbackError('UNREACHABLE', `cannot connect to ${ip}:${port}: ${err.message}`));
     });
   });
@@ -78,17 +92,35 @@ export async function connectToBackupHost(
   identityKey: string,
   options: ConnectOptions = {},
 ): Promise<HandoffConnection> {
+  const { signal } = options;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const isPinned = options.onHostKey ? undefined : makeHostVerifier(host.hostKey);
+  if (signal?.aborted) throw cancelled();
   const ip = await resolveAddress(host.address);
-  const sock = await openSocket(ip, host.port, host.localAddress, timeoutMs);
+  if (signal?.aborted) throw cancelled();
+  const sock = await openSocket(ip, host.port, host.localAddress, timeoutMs, signal);
+  if (signal?.aborted) {
+    sock.destroy();
+    throw cancelled();
+  }
   const localAddress = sock.localAddress ?? '';
   const remoteAddress = sock.remoteAddress ?? ip;
   const ssh = new Client();
   let hostKeyRejected: string | undefined;
   return new Promise((resolve, reject) => {
-    ssh.once('ready', () => resolve({ ssh, localAddress, remoteAddress, close: () => ssh.end() }));
+    const onAbort = () => {
+      ssh.on('error', () => {}); // the handshake cut short may still say so
+      sock.destroy();
+      ssh.end();
+      reject(cancelled());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    ssh.once('ready', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ ssh, localAddress, remoteAddress, close: () => ssh.end() });
+    });
     ssh.once('error', (err: Error & { level?: string }) => {
+      signal?.removeEventListener('abort', onAbort);
       sock.destroy();
       if (hostKeyRejected) {
         reject(new PullbackError('HOST_KEY_MISMATCH', hostKeyRejected));

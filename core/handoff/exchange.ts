@@ -27,6 +27,11 @@ export function exchange(
             `cannot open the handoff channel: ${safeText(err.message)}`,
           ),
         );
+      // a cancel that came while the channel was opening: no request goes out
+      if (signal?.aborted) {
+        channel.close();
+        return reject(new PullbackError('CANCELLED', 'cancelled by the user'));
+      }
       let final: HandoffResponse | undefined;
       let failure: PullbackError | undefined;
       const stderr: string[] = [];

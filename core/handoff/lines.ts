@@ -1,21 +1,22 @@
 import type { Readable } from 'node:stream';
 import { PullbackError } from '../errors.js';
 import { MAX_LINE_BYTES } from './messages.js';
+import { readFirstLine } from '../tunnel/first-line.js';
 
 /**
  * Splits a byte stream into lines, refusing any line longer than the protocol allows, so a
- * hostile peer cannot make us buffer without bound. Returns the function that stops listening.
+ * hostile peer cannot make us buffer without bound.
  */
 export function onLines(
   stream: Readable,
   onLine: (line: string) => void,
   onError: (err: PullbackError) => void,
   maxBytes = MAX_LINE_BYTES,
-): () => void {
+): void {
   let buffered: Buffer[] = [];
   let size = 0;
   let failed = false;
-  const onData = (chunk: Buffer | string) => {
+  stream.on('data', (chunk: Buffer | string) => {
     if (failed) return;
     let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     while (data.length > 0) {
@@ -35,47 +36,21 @@ export function onLines(
       data = data.subarray(nl + 1);
       onLine(line);
     }
-  };
-  stream.on('data', onData);
-  return () => stream.off('data', onData);
+  });
 }
 
-/** Reads exactly one line with a size limit and a deadline (the request of a handoff). */
-export function readOneLine(
+/**
+ * Reads exactly one line with a size limit and a deadline (the request of a handoff). What came
+ * after the line in the same read is put back at the front of the stream, for whoever reads it
+ * next (a tunnel's bytes): none is lost. A line too long or cut short is the client's
+ * BAD_REQUEST.
+ */
+export async function readOneLine(
   stream: Readable,
   timeoutMs: number,
   maxBytes = MAX_LINE_BYTES,
 ): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const finish = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // a tunnel's stream carries raw bytes after the request: splitting those into lines
-      // cost the backup host's serve ~20 CPU seconds per GiB
-      stopLines();
-      stream.pause();
-      fn();
-    };
-    const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(new PullbackError('TIMEOUT', `no request within ${timeoutMs / 1000} s`)),
-        ),
-      timeoutMs,
-    );
-    const stopLines = onLines(
-      stream,
-      (line) => finish(() => resolve(line)),
-      (err) => finish(() => reject(err)),
-      maxBytes,
-    );
-    stream.on('end', () =>
-      finish(() =>
-        reject(new PullbackError('BAD_REQUEST', 'the request ended before a full line')),
-      ),
-    );
-    stream.on('error', (err) => finish(() => reject(new PullbackError('PROTOCOL', err.message))));
-  });
+  const { line, rest } = await readFirstLine(stream, maxBytes, timeoutMs, 'BAD_REQUEST');
+  if (rest.length > 0) stream.unshift(rest);
+  return line;
 }

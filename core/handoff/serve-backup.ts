@@ -10,6 +10,7 @@ import type { PullOutcome } from '../pull/run-pull.js';
 import type { SshConnectionInfo } from './ssh-connection.js';
 import type { ServeContext } from './serve-context.js';
 import { pullTrees } from '../pull/pull-trees.js';
+import { NO_PROGRESS, transferProgress, type TransferProgress } from '../pull/progress.js';
 import type { Lock } from '../storage/lock.js';
 import { pruneRepository } from '../storage/prune.js';
 import { acquireRunSlot } from '../server/parallel-slots.js';
@@ -175,28 +176,18 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       controlDir: secrets.dir,
     };
     let lastProgressAt = 0;
-    // rsync names the file count only on the lines that end a file: keep it through a big one
-    let files = 0;
+    let shown: TransferProgress = NO_PROGRESS;
     const nothingToPull = listedTrees !== undefined && listedTrees.length === 0;
     const outcome: PullOutcome = nothingToPull
       ? { exitCode: 0, meaning: 'ok', warnings: [], notCopied: [], stats: {} }
       : await pullTrees(pull, {
           signal: ctx.signal,
           onProgress: (p) => {
-            files = p.filesTransferred ?? files;
+            shown = transferProgress(p, shown);
             const now = Date.now();
             if (now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
             lastProgressAt = now;
-            send({
-              v: PROTOCOL_VERSION,
-              type: 'progress',
-              bytes: p.bytes,
-              percent: Math.min(100, Math.max(0, p.percent)),
-              bytesPerSecond: p.bytesPerSecond,
-              etaSeconds: p.etaSeconds,
-              files,
-              ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
-            });
+            send({ v: PROTOCOL_VERSION, type: 'progress', ...shown });
           },
         });
     if (outcome.error) throw outcome.error;

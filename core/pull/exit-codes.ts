@@ -1,4 +1,4 @@
-import { PullbackError, type ErrorCode } from '../errors.js';
+import { PullbackError, isErrorCode, type ErrorCode } from '../errors.js';
 
 /**
  * What an rsync exit means for a pull.
@@ -39,7 +39,39 @@ export const RSYNC_EXIT_MEANINGS: Readonly<Record<number, string>> = {
   255: 'the ssh connection failed',
 };
 
+/** Which run an rsync was: the words of the verdict differ, its logic does not. */
+export type RsyncJob = 'pull' | 'restore';
+
+interface JobWords {
+  noun: string;
+  vanished: string;
+  partial: string;
+  /** what a refused host key means here */
+  hostKey: string;
+  /** the peer's forced command speaks its own `CODE: message` lines on stderr (serve does) */
+  peerSpeaksCodes?: string;
+}
+
+const WORDS: Record<RsyncJob, JobWords> = {
+  pull: {
+    noun: 'pull',
+    vanished: 'some files vanished while they were being copied',
+    partial:
+      'some files or attributes could not be copied: each file named below is in this snapshot as it was in the previous one, or left out if that had none (the snapshot metadata lists them under notCopied)',
+    hostKey: "the client's sshd did not present the pinned one-time host key",
+  },
+  restore: {
+    noun: 'restore',
+    vanished: 'some entries or attributes could not be restored',
+    partial: 'some entries or attributes could not be restored',
+    hostKey: 'the backup host did not present the host key pinned at pairing',
+    peerSpeaksCodes: 'backup host',
+  },
+};
+
 export interface RsyncEnd {
+  /** a pull (the default) or a restore: only the wording differs */
+  job?: RsyncJob;
   /** null when rsync was killed by a signal */
   exitCode: number | null;
   signal?: NodeJS.Signals | null;
@@ -114,33 +146,34 @@ export function interpretRsyncExit(end: RsyncEnd): PullVerdict {
     error: new PullbackError(code, message),
   });
   const what = describeExit(exitCode, end.signal);
+  const words = WORDS[end.job ?? 'pull'];
 
   // A run that finished before our cancel reached it is complete: nothing to throw away.
   if (exitCode === 0) return { meaning: 'ok', warnings: [] };
   if (end.cancelled || exitCode === 20)
-    return fail('CANCELLED', `the pull was cancelled (${what})`);
+    return fail('CANCELLED', `the ${words.noun} was cancelled (${what})`);
   if (exitCode === 24) {
     return {
       meaning: 'vanished',
-      warnings: capWarnings([
-        'some files vanished while they were being copied',
-        ...meaningfulLines(stderrLines),
-      ]),
+      warnings: capWarnings([words.vanished, ...meaningfulLines(stderrLines)]),
     };
   }
   if (exitCode === 23) {
     return {
       meaning: 'partial',
-      warnings: capWarnings([
-        'some files or attributes could not be copied: each file named below is in this snapshot as it was in the previous one, or left out if that had none (the snapshot metadata lists them under notCopied)',
-        ...meaningfulLines(stderrLines),
-      ]),
+      warnings: capWarnings([words.partial, ...meaningfulLines(stderrLines)]),
     };
   }
   const noSpace = stderrLines.find((l) => NO_SPACE.test(l));
   if (noSpace) return fail('NO_SPACE', `${noSpace.trim()} (${what})`);
   if (exitCode === 30 || exitCode === 35) {
     return fail('TIMEOUT', `${what}${detail ? `: ${detail}` : ''}`);
+  }
+  if (words.peerSpeaksCodes) {
+    for (const line of meaningfulLines(stderrLines)) {
+      const own = /^([A-Z_]+): (.*)$/.exec(line);
+      if (own && isErrorCode(own[1]!)) return fail(own[1], `${words.peerSpeaksCodes}: ${own[2]}`);
+    }
   }
   // The client's gate says only `REFUSED` (ssh relays it on stderr); the reason stays in the
   // client's own log, because a reason would tell us which of its paths exist.
@@ -160,10 +193,7 @@ export function interpretRsyncExit(end: RsyncEnd): PullVerdict {
       const line = stderrLines.find((l) => re.test(l));
       if (!line) continue;
       if (code === 'HOST_KEY_MISMATCH') {
-        return fail(
-          code,
-          `the client's sshd did not present the pinned one-time host key: ${line.trim()} (${what})`,
-        );
+        return fail(code, `${words.hostKey}: ${line.trim()} (${what})`);
       }
       return fail(code, `${line.trim()} (${what})`);
     }

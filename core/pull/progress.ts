@@ -1,4 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
+import type { TransferProgress } from './transfer-progress.js';
+
+export type { TransferProgress };
 
 /**
  * The one parser of rsync's `--info=progress2` output. rsync rewrites one line with `\r`:
@@ -22,6 +25,36 @@ export interface PullProgress {
   filesToCheck?: number;
   /** only once the file list is complete (`to-chk`); with `ir-chk` the total still grows */
   filesTotal?: number;
+}
+
+/** A transfer's progress before its first line. */
+export const NO_PROGRESS: Readonly<TransferProgress> = {
+  bytes: 0,
+  percent: 0,
+  bytesPerSecond: 0,
+  etaSeconds: null,
+  files: 0,
+};
+
+/**
+ * The one mapping of a progress line to what is shown: rsync's own line (PullProgress) or a
+ * peer's already mapped message (whose extra fields are dropped). The percentage is kept within
+ * 0..100; rsync names the file count only on the lines that end a file, so through a big file
+ * the count stays what `before` had, and is never reset to 0.
+ */
+export function transferProgress(
+  p: PullProgress | TransferProgress,
+  before: Readonly<TransferProgress> = NO_PROGRESS,
+): TransferProgress {
+  const files = 'files' in p ? p.files : (p.filesTransferred ?? before.files);
+  return {
+    bytes: p.bytes,
+    percent: Math.min(100, Math.max(0, p.percent)),
+    bytesPerSecond: p.bytesPerSecond,
+    etaSeconds: p.etaSeconds,
+    files,
+    ...(p.filesTotal !== undefined ? { filesTotal: p.filesTotal } : {}),
+  };
 }
 
 const LINE =

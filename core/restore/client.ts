@@ -1,10 +1,9 @@
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { PullbackError } from '../errors.js';
 import type { HostConfig } from '../config/client-schema.js';
-import { connectToBackupHost } from '../handoff/connect.js';
 import { exchange } from '../handoff/exchange.js';
-import { listRemoteSnapshots } from '../handoff/backup-client.js';
+import { listRemoteSnapshots, withConnection } from '../handoff/backup-client.js';
 import {
   PROTOCOL_VERSION,
   type FileVersionMessage,
@@ -30,19 +29,19 @@ import type {
  * transfer itself is this machine's own rsync (transfer.ts).
  */
 
-async function ask(
+function ask(
   host: HostConfig,
   identityKey: string,
   request: HandoffRequest,
   onResponse?: (r: HandoffResponse) => void,
   signal?: AbortSignal,
 ): Promise<HandoffResponse> {
-  const conn = await connectToBackupHost(host, identityKey);
-  try {
-    return await exchange(conn, request, onResponse, signal);
-  } finally {
-    conn.close();
-  }
+  return withConnection(
+    host,
+    identityKey,
+    (conn) => exchange(conn, request, onResponse, signal),
+    signal,
+  );
 }
 
 function expect<T extends HandoffResponse['type']>(
@@ -116,8 +115,9 @@ export async function selectSnapshot(
   host: HostConfig,
   identityKey: string,
   select: SnapshotSelector,
+  signal?: AbortSignal,
 ): Promise<string> {
-  const snapshots = await listRemoteSnapshots(host, identityKey);
+  const snapshots = await listRemoteSnapshots(host, identityKey, signal);
   if ('before' in select) {
     const before = Date.parse(select.before);
     if (Number.isNaN(before))
@@ -158,36 +158,73 @@ export function checkRestoreRequest(o: {
   if (o.to !== undefined && o.inPlace)
     throw new PullbackError('BAD_ARGS', '--to and --in-place exclude each other');
   if (o.to !== undefined && !o.to.startsWith('/'))
-    throw new PullbackError('BAD_ARGS', `--to ${JSON.stringify(o.to)} must be an absolute path`);
+    throw new PullbackError(
+      'BAD_ARGS',
+      `the folder to restore into must be an absolute path, not ${JSON.stringify(o.to)}`,
+    );
   return o.paths.map((p) => checkRestorePath(p));
+}
+
+const restoreCancelled = () => new PullbackError('CANCELLED', 'the restore was cancelled');
+
+/** Removes the directories `mkdirSync(dir, { recursive: true })` made (`made` the topmost), if empty. */
+function removeMadeDirs(made: string | undefined, dir: string): void {
+  if (made === undefined || relative(made, dir).startsWith('..')) return;
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      rmdirSync(at);
+    } catch {
+      return;
+    }
+    if (at === made) return;
+  }
 }
 
 /**
  * Restores paths from one snapshot onto this machine (placement.ts says where). Not run as
  * root, the entries whose stored owner and mode would have kept this user from reading them
  * are left out and counted (serve's restore plan); as root, everything, owners included.
+ * A cancel at any point (connecting, planning, transferring) ends in CANCELLED, and the item
+ * under way leaves nothing at its destination; the items before it are whole.
  */
 export async function restorePaths(
   host: HostConfig,
   identityKey: string,
-  o: {
-    select: SnapshotSelector;
-    paths: string[];
-    to?: string;
-    inPlace?: boolean;
-    onProgress?: (p: RestoreProgress) => void;
-    signal?: AbortSignal;
-    now?: Date;
-  },
+  o: RestoreOptions,
 ): Promise<RestoreResult> {
   const paths = checkRestoreRequest(o);
+  try {
+    return await restoreChecked(host, identityKey, paths, o);
+  } catch (err) {
+    // however the cancel surfaced (a closed channel, rsync stopped, an AbortError), it is one
+    if (o.signal?.aborted) throw restoreCancelled();
+    throw err;
+  }
+}
+
+interface RestoreOptions {
+  select: SnapshotSelector;
+  paths: string[];
+  to?: string;
+  inPlace?: boolean;
+  onProgress?: (p: RestoreProgress) => void;
+  signal?: AbortSignal;
+  now?: Date;
+}
+
+async function restoreChecked(
+  host: HostConfig,
+  identityKey: string,
+  paths: string[],
+  o: RestoreOptions,
+): Promise<RestoreResult> {
   const now = o.now ?? new Date();
-  const snapshot = await selectSnapshot(host, identityKey, o.select);
+  const snapshot = await selectSnapshot(host, identityKey, o.select, o.signal);
   const reader = currentReader();
   const asRoot = reader.uid === 0;
   const result: RestoreResult = { snapshot, items: [], movedAside: [], skipped: 0, warnings: [] };
   for (const path of paths) {
-    o.signal?.throwIfAborted();
+    if (o.signal?.aborted) throw restoreCancelled();
     const denied: Buffer[] = [];
     const plan = expect(
       await ask(
@@ -207,25 +244,27 @@ export async function restorePaths(
       result.items.push({ path, restoredTo: '' });
       continue;
     }
+    if (o.signal?.aborted) throw restoreCancelled();
     const place = placeRestore(path, { to: o.to, inPlace: o.inPlace, now });
-    mkdirSync(dirname(place.dest), { recursive: true });
+    const made = mkdirSync(dirname(place.dest), { recursive: true });
     const name = basename(path);
     const staging = mkdtempSync(join(dirname(place.dest), '.pullback-restore-'));
+    let placed = false;
     try {
-      result.warnings.push(
-        ...(await runTransfer({
-          host,
-          identityKey,
-          snapshot,
-          parent: dirname(path),
-          name,
-          staging,
-          asRoot,
-          exclude: denied,
-          onProgress: o.onProgress,
-          signal: o.signal,
-        })),
-      );
+      const warnings = await runTransfer({
+        host,
+        identityKey,
+        snapshot,
+        parent: dirname(path),
+        name,
+        staging,
+        asRoot,
+        exclude: denied,
+        onProgress: o.onProgress,
+        signal: o.signal,
+      });
+      // a transfer that ended before the cancel reached rsync is still not put in place
+      if (o.signal?.aborted) throw restoreCancelled();
       // rsync gave the staging directory the stored parent's mode: it must let us move out of it
       chmodSync(staging, 0o700);
       // --in-place: the original goes aside only once the restored copy is here
@@ -234,8 +273,11 @@ export async function restorePaths(
         result.movedAside.push(place.moveAsideTo);
       }
       renameSync(join(staging, name), place.dest);
+      placed = true;
+      result.warnings.push(...warnings);
     } finally {
-      rmSync(staging, { recursive: true, force: true });
+      rmSync(staging, { recursive: true, force: true, maxRetries: 5 });
+      if (!placed) removeMadeDirs(made, dirname(place.dest));
     }
     result.items.push({ path, restoredTo: place.dest });
   }

@@ -9,6 +9,7 @@ import { PullbackError } from '../errors.js';
  *   --in-place   the original's place; what is there is first moved to
  *                "<name> (replaced 2026-11-26 18:01)", and the caller says so
  * A name that is taken gets " 2", " 3"… so nothing is ever overwritten.
+ * Its errors are shown by the CLI and the tray's Restore window alike: they name no flag.
  */
 
 /** "2026-11-26 18:01", local time. */
@@ -49,7 +50,7 @@ export function placeRestore(
     if (exists(dest))
       throw new PullbackError(
         'BAD_ARGS',
-        `${JSON.stringify(dest)} already exists: choose another --to (nothing is merged or overwritten)`,
+        `${JSON.stringify(dest)} already exists: restore into another folder, or move it away first (nothing is merged or overwritten)`,
       );
     return { dest };
   }

@@ -4,9 +4,15 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostConfig } from '../config/client-schema.js';
-import { PullbackError, isErrorCode } from '../errors.js';
-import { RSYNC_EXIT_MEANINGS, meaningfulLines } from '../pull/exit-codes.js';
-import { createLineSplitter, parseProgress } from '../pull/progress.js';
+import { PullbackError } from '../errors.js';
+import { interpretRsyncExit } from '../pull/exit-codes.js';
+import {
+  NO_PROGRESS,
+  createLineSplitter,
+  parseProgress,
+  transferProgress,
+} from '../pull/progress.js';
+import { ProcessTreeTracker } from '../process-tree.js';
 import { safeText } from '../safe-text.js';
 import { knownHostsLine } from '../ssh/hostkey-pin.js';
 import { encodeRestoreSource } from './remote-path.js';
@@ -146,24 +152,24 @@ export async function runTransfer(o: TransferOptions): Promise<string[]> {
   try {
     const [program, ...args] = buildTransferArgv(o, secrets);
     return await new Promise<string[]>((resolve, reject) => {
-      const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // its own process group: a cancel stops rsync, the receiver it forks and its ssh, and
+      // the staging directory is removed only once none of them can write into it any more
+      const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const tree = child.pid !== undefined ? new ProcessTreeTracker(child.pid) : undefined;
       const stderr: string[] = [];
       let cancelled = false;
+      let stopped: Promise<void> = Promise.resolve();
       const onAbort = () => {
         cancelled = true;
-        child.kill('SIGTERM');
+        stopped = tree?.killAll() ?? stopped;
       };
       o.signal?.addEventListener('abort', onAbort, { once: true });
+      let shown: RestoreProgress = NO_PROGRESS;
       const lines = createLineSplitter((line) => {
         const p = parseProgress(line);
-        if (p)
-          o.onProgress?.({
-            bytes: p.bytes,
-            percent: p.percent,
-            bytesPerSecond: p.bytesPerSecond,
-            etaSeconds: p.etaSeconds,
-            files: p.filesTransferred ?? 0,
-          });
+        if (!p) return;
+        shown = transferProgress(p, shown);
+        o.onProgress?.(shown);
       });
       child.stdout!.on('data', (d: Buffer) => lines.push(d));
       child.stderr!.setEncoding('utf8');
@@ -173,55 +179,22 @@ export async function runTransfer(o: TransferOptions): Promise<string[]> {
       child.on('error', (err) =>
         reject(new PullbackError('MISSING_TOOL', `cannot run ${program}: ${err.message}`)),
       );
-      child.on('close', (code, signal) => {
+      child.on('close', async (code, signal) => {
         o.signal?.removeEventListener('abort', onAbort);
         lines.end();
-        const verdict = judge(code, signal, stderr, cancelled);
-        if (verdict instanceof PullbackError) reject(verdict);
-        else resolve(verdict);
+        await stopped;
+        const verdict = interpretRsyncExit({
+          job: 'restore',
+          exitCode: code,
+          signal,
+          stderrLines: stderr.map(safeText),
+          cancelled,
+        });
+        if (verdict.error) reject(verdict.error);
+        else resolve(verdict.warnings);
       });
     });
   } finally {
     rmSync(secrets.dir, { recursive: true, force: true });
   }
-}
-
-const SSH_ERRORS: [RegExp, 'HOST_KEY_MISMATCH' | 'AUTH_FAILED' | 'UNREACHABLE'][] = [
-  [/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/, 'HOST_KEY_MISMATCH'],
-  [/Permission denied \(/, 'AUTH_FAILED'],
-  [
-    /ssh: connect to host|Connection refused|timed out|No route to host|Could not resolve/,
-    'UNREACHABLE',
-  ],
-];
-
-/** What rsync's end means for a restore: warnings, or the error (serve's own line first). */
-function judge(
-  code: number | null,
-  signal: NodeJS.Signals | null,
-  stderrLines: string[],
-  cancelled: boolean,
-): string[] | PullbackError {
-  const lines = meaningfulLines(stderrLines).map(safeText);
-  if (code === 0) return [];
-  if (cancelled || code === 20) return new PullbackError('CANCELLED', 'the restore was cancelled');
-  if (code === 23 || code === 24)
-    return ['some entries or attributes could not be restored', ...lines.slice(0, 50)];
-  for (const line of lines) {
-    const ours = /^([A-Z_]+): (.*)$/.exec(line);
-    const errorCode = ours?.[1] ?? '';
-    if (isErrorCode(errorCode)) return new PullbackError(errorCode, `backup host: ${ours?.[2]}`);
-  }
-  for (const [re, errorCode] of SSH_ERRORS) {
-    const line = lines.find((l) => re.test(l));
-    if (line) return new PullbackError(errorCode, line);
-  }
-  const what =
-    code === null
-      ? `rsync was killed by ${signal ?? 'a signal'}`
-      : `rsync exited with ${code} (${RSYNC_EXIT_MEANINGS[code] ?? 'unknown error'})`;
-  return new PullbackError(
-    'RSYNC_FAILED',
-    `${what}${lines.length ? `: ${lines[lines.length - 1]}` : ''}`,
-  );
 }

@@ -1,5 +1,7 @@
 /** The client-side restore API's data types (agreed with the tray's Restore window). */
 
+import type { TransferProgress } from '../pull/transfer-progress.js';
+
 export type EntryType = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
 
 export interface RemoteEntry {
@@ -30,13 +32,7 @@ export interface FileVersion {
 export type SnapshotSelector =
   { snapshot: string /* id or 'latest' */ } | { before: string /* ISO time */ };
 
-export interface RestoreProgress {
-  bytes: number;
-  percent: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  files: number;
-}
+export type RestoreProgress = TransferProgress;
 
 export interface RestoreResult {
   snapshot: string;

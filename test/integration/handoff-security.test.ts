@@ -3,19 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  startBackupHost,
-  makeTestClient,
-  type BackupHost,
-  type TestClient,
-} from '../support/backup-host.js';
+import { makeTestClient, type BackupHost, type TestClient } from '../support/backup-host.js';
+import { backupOf, rejects, startHostWithClients } from '../support/host-with-clients.js';
 import { runBackup, listRemoteSnapshots } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { connectToBackupHost } from '../../core/handoff/connect.js';
 import { exchange } from '../../core/handoff/exchange.js';
 import { generateKeyPair } from '../../core/ssh/keys.js';
 import { PROTOCOL_VERSION } from '../../core/handoff/messages.js';
-import { PullbackError } from '../../core/errors.js';
 import type { OneShotLauncher } from '../../core/handoff/oneshot-launcher.js';
 
 let host: BackupHost;
@@ -24,38 +19,19 @@ let alice: TestClient;
 let bob: TestClient;
 
 before(async () => {
-  host = await startBackupHost();
-  source = mkdtempSync(join(tmpdir(), 'pullback-src-'));
-  writeFileSync(join(source, 'file.txt'), 'hello\n');
-  alice = await makeTestClient(host, { sources: [source], name: 'alice' });
-  bob = await makeTestClient(host, { sources: [source], name: 'bob' });
+  ({
+    host,
+    source,
+    clients: [alice, bob],
+  } = await startHostWithClients(['alice', 'bob']));
 });
 after(async () => {
   await host?.stop();
 });
 
-const backupOf = (client: TestClient, launcher: OneShotLauncher = launchUserOneShot) =>
-  runBackup({
-    config: client.config,
-    host: client.config.hosts[0]!,
-    identityKey: client.identityKey,
-    launcher,
-  });
-
 function snapshotsOn(name: string): string[] {
   const dir = join(host.storage, name, 'snapshots');
   return existsSync(dir) ? readdirSync(dir) : [];
-}
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<PullbackError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof PullbackError, `expected a PullbackError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
 }
 
 test('S6: the client refuses a backup host whose host key is not the pinned one', async () => {

@@ -1,7 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync, readFileSync, utimesSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  mkdtempSync,
+  writeFileSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  utimesSync,
+} from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
@@ -11,6 +20,8 @@ import { runBackup } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { pullbackCommand } from '../../core/self-command.js';
 import { writeClientConfig } from '../../core/config/client-store.js';
+import { restorePaths } from '../../core/restore/client.js';
+import { PullbackError } from '../../core/errors.js';
 
 let host: BackupHost;
 before(async () => {
@@ -134,4 +145,87 @@ test('pullback snapshots lists every host, each line labelled by its host', asyn
     one.map((s) => s.host),
     ['office'],
   );
+});
+
+/** How a restore the tray or the CLI starts and then cancels ends. */
+async function outcome(promise: Promise<unknown>): Promise<'done' | string> {
+  try {
+    await promise;
+    return 'done';
+  } catch (err) {
+    return err instanceof PullbackError ? err.code : `not a PullbackError: ${String(err)}`;
+  }
+}
+
+test('a restore cancelled while still connecting (the SSH handshake under way) ends at once as CANCELLED', async () => {
+  // a backup host that takes the TCP connection and never says a word: the handshake hangs
+  const held: Socket[] = [];
+  const silent = createServer((s) => held.push(s));
+  await new Promise<void>((r) => silent.listen(0, host.address, r));
+  try {
+    const { client, source } = await backedUp((s) => writeFileSync(join(s, 'a.txt'), 'a\n'));
+    const port = (silent.address() as { port: number }).port;
+    const controller = new AbortController();
+    const to = join(mkdtempSync(join(tmpdir(), 'pullback-cancel-')), 'into');
+    const started = Date.now();
+    const restoring = restorePaths({ ...client.config.hosts[0]!, port }, client.identityKey, {
+      select: { snapshot: 'latest' },
+      paths: [source],
+      to,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 300);
+    assert.equal(await outcome(restoring), 'CANCELLED');
+    assert.ok(Date.now() - started < 5_000, 'not after the 15 s connect timeout');
+    assert.equal(existsSync(to), false);
+  } finally {
+    for (const s of held) s.destroy();
+    silent.close();
+  }
+});
+
+test('a restore cancelled at any point (connecting, planning, transferring) ends as CANCELLED and leaves nothing at the destination', async () => {
+  const { client, source } = await backedUp((s) => {
+    for (let i = 0; i < 8; i++) writeFileSync(join(s, `big-${i}.bin`), randomBytes(8 << 20));
+  });
+  const base = mkdtempSync(join(tmpdir(), 'pullback-cancel-'));
+  const name = source.slice(source.lastIndexOf('/') + 1);
+  const cancelAt: (number | 'first progress')[] = [0, 5, 20, 60, 150, 400, 'first progress'];
+  const seen: string[] = [];
+  for (const [n, at] of cancelAt.entries()) {
+    const controller = new AbortController();
+    const parent = join(base, `try-${n}`);
+    let abortedBeforeTheEnd = false;
+    const restoring = restorePaths(client.config.hosts[0]!, client.identityKey, {
+      select: { snapshot: 'latest' },
+      paths: [source],
+      to: join(parent, 'into'),
+      signal: controller.signal,
+      onProgress: () => {
+        if (at === 'first progress') controller.abort();
+      },
+    }).finally(() => {
+      abortedBeforeTheEnd = controller.signal.aborted;
+    });
+    if (at === 0) controller.abort();
+    else if (typeof at === 'number') setTimeout(() => controller.abort(), at);
+    const end = await outcome(restoring);
+    seen.push(`${String(at)}: ${end}`);
+    if (end === 'done') {
+      assert.equal(abortedBeforeTheEnd, false, `cancelled at ${at}, yet it finished`);
+      continue;
+    }
+    assert.equal(end, 'CANCELLED', `cancelled at ${at}`);
+    // nothing half-written: no staging directory, no partial tree, not even the folder made for it
+    assert.ok(
+      !existsSync(parent) || readdirSync(parent).length === 0,
+      `cancelled at ${at}: ${existsSync(parent) ? readdirSync(parent).join(', ') : ''}`,
+    );
+    assert.equal(existsSync(join(parent, 'into', name)), false);
+  }
+  assert.ok(
+    seen.filter((s) => s.endsWith('CANCELLED')).length >= 2,
+    `most cancels land before the end: ${seen.join('; ')}`,
+  );
+  assert.match(seen.at(-1)!, /: CANCELLED$/, 'a cancel during the transfer');
 });

@@ -1,16 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  startBackupHost,
-  makeTestClient,
-  type BackupHost,
-  type TestClient,
-} from '../support/backup-host.js';
-import { runBackup, listRemoteSnapshots } from '../../core/handoff/backup-client.js';
-import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
+import { type BackupHost, type TestClient } from '../support/backup-host.js';
+import { backupOf, startHostWithClients } from '../support/host-with-clients.js';
+import { listRemoteSnapshots } from '../../core/handoff/backup-client.js';
 import { connectToBackupHost } from '../../core/handoff/connect.js';
 import { exchange } from '../../core/handoff/exchange.js';
 import { PROTOCOL_VERSION } from '../../core/handoff/messages.js';
@@ -26,20 +20,15 @@ let source: string;
 let alice: TestClient;
 
 before(async () => {
-  host = await startBackupHost();
-  source = mkdtempSync(join(tmpdir(), 'pullback-view-src-'));
-  writeFileSync(join(source, 'file.txt'), 'hello\n');
-  alice = await makeTestClient(host, { sources: [source], name: 'view-alice' });
-  await makeTestClient(host, { sources: [source], name: 'view-bob' });
-  const backup = (c: TestClient) =>
-    runBackup({
-      config: c.config,
-      host: c.config.hosts[0]!,
-      identityKey: c.identityKey,
-      launcher: launchUserOneShot,
-    });
-  await backup(alice);
-  await backup(alice);
+  ({
+    host,
+    source,
+    clients: [alice],
+  } = await startHostWithClients(['view-alice', 'view-bob'], {
+    sourcePrefix: 'pullback-view-src-',
+  }));
+  await backupOf(alice);
+  await backupOf(alice);
 });
 after(async () => {
   await host?.stop();

@@ -1,15 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
-import {
-  startBackupHost,
-  makeTestClient,
-  type BackupHost,
-  type TestClient,
-} from '../support/backup-host.js';
+import { type BackupHost, type TestClient } from '../support/backup-host.js';
+import { rejects, startHostWithClients } from '../support/host-with-clients.js';
 import { connectToBackupHost, type HandoffConnection } from '../../core/handoff/connect.js';
 import { exchange } from '../../core/handoff/exchange.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
@@ -18,7 +14,6 @@ import { generateKeyPair } from '../../core/ssh/keys.js';
 import { defaultRuntimeBase, type OneShotOutcome } from '../../core/ssh/oneshot.js';
 import { carryPullThroughTunnel, openTunnel } from '../../core/tunnel/client-tunnel.js';
 import { PULL_SOCKET, TUNNEL_SOCKET } from '../../core/tunnel/relay.js';
-import { PullbackError } from '../../core/errors.js';
 
 /*
  * Tunnel mode's promises, attacked the way a hostile client would: with its own requests over
@@ -31,13 +26,14 @@ let alice: TestClient;
 let bob: TestClient;
 
 before(async () => {
-  host = await startBackupHost();
-  source = mkdtempSync(join(tmpdir(), 'pullback-src-'));
-  writeFileSync(join(source, 'file.txt'), 'hello\n');
-  // 3 MiB at 1 MiB/s: a few seconds of pull to look at
-  writeFileSync(join(source, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
-  alice = await makeTestClient(host, { sources: [source], name: 'alice' });
-  bob = await makeTestClient(host, { sources: [source], name: 'bob' });
+  ({
+    host,
+    source,
+    clients: [alice, bob],
+  } = await startHostWithClients(['alice', 'bob'], {
+    // 3 MiB at 1 MiB/s: a few seconds of pull to look at
+    fill: (s) => writeFileSync(join(s, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7)),
+  }));
 });
 after(async () => {
   await host?.stop();
@@ -48,17 +44,6 @@ const connectAs = (c: TestClient) => connectToBackupHost(c.config.hosts[0]!, c.i
 /** Where the backup host's serve keeps its one-time directories (sshd gives it no XDG_RUNTIME_DIR). */
 const serveRunDir = (ticket: TunnelTicket) =>
   join(defaultRuntimeBase({ HOME: homedir() }), ticket.id);
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<PullbackError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof PullbackError, `expected a PullbackError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
 
 function snapshotsOf(name: string): string[] {
   const dir = join(host.storage, name, 'snapshots');

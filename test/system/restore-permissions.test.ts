@@ -14,76 +14,35 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
 import { assertTreesIdentical } from '../support/tree-compare.js';
 import { runBackup } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { restorePaths } from '../../core/restore/client.js';
-import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
+import { IS_ROOT, makeThrowawayUser, type ThrowawayUser } from '../support/throwaway-user.js';
 
 // A restore never hands a person files they could not read on the client: a snapshot made
 // as root holds root-only files (as /etc/shadow in system mode); a normal user restoring it
 // gets everything else and is told how many were skipped; root gets all, owners included.
-const IS_ROOT = process.getuid?.() === 0;
-const user = `pbrest${randomBytes(3).toString('hex')}`;
-const home = `/home/${user}`;
+let account: ThrowawayUser | undefined;
 let host: BackupHost | undefined;
-let uid = 0;
-
-function asUser(args: string[], env: NodeJS.ProcessEnv) {
-  return spawnSync(
-    'setpriv',
-    [
-      '--reuid',
-      user,
-      '--regid',
-      user,
-      '--init-groups',
-      '--',
-      process.execPath,
-      PULLBACK_CLI_SCRIPT,
-      ...args,
-    ],
-    {
-      encoding: 'utf8',
-      cwd: home,
-      env: { PATH: '/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user, ...env },
-      timeout: 120_000,
-    },
-  );
-}
 
 before(async () => {
   if (!IS_ROOT) return;
-  const made = spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', user], {
-    encoding: 'utf8',
-  });
-  if (made.status !== 0) throw new Error(`useradd failed: ${made.stderr}`);
-  uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
+  account = makeThrowawayUser('pbrest');
   host = await startBackupHost();
 });
 
 after(async () => {
   await host?.stop();
-  if (IS_ROOT) spawnSync('userdel', ['--remove', user]);
+  account?.remove();
 });
 
 test('a normal user restoring a root-made snapshot skips what they could not read (count said); root restores everything', async (t) => {
   if (!IS_ROOT) return t.skip('needs root: to make root-only files and a second account');
-  const readable = spawnSync('setpriv', [
-    '--reuid',
-    user,
-    '--regid',
-    user,
-    '--init-groups',
-    '--',
-    'test',
-    '-r',
-    PULLBACK_CLI_SCRIPT,
-  ]);
-  if (readable.status !== 0)
-    return t.skip(`${user} cannot read this checkout (${PULLBACK_CLI_SCRIPT})`);
+  if (account!.cannotRun) return t.skip(account!.cannotRun);
+  const { name: user, home, uid } = account!;
+  const asUser = (args: string[], env: NodeJS.ProcessEnv) => account!.cli(args, env);
   const source = mkdtempSync(join(tmpdir(), 'pullback-sys-'));
   chmodSync(source, 0o755);
   writeFileSync(join(source, 'motd'), 'welcome\n', { mode: 0o644 });

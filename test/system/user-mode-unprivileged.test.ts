@@ -3,68 +3,23 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync, chownSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { startBackupHost, type BackupHost } from '../support/backup-host.js';
-import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
+import { IS_ROOT, makeThrowawayUser, type ThrowawayUser } from '../support/throwaway-user.js';
 
 // User mode promises "no root anywhere on the client": here the whole client side — init,
 // pair, the one-shot sshd, the gate, rsync — runs as a freshly made unprivileged account.
-const IS_ROOT = process.getuid?.() === 0;
-const user = `pbuser${randomBytes(3).toString('hex')}`;
-const home = `/home/${user}`;
+let account: ThrowawayUser | undefined;
 let host: BackupHost | undefined;
-let uid = 0;
-let skipReason: string | undefined;
-
-function asUser(args: string[]) {
-  return spawnSync(
-    'setpriv',
-    [
-      '--reuid',
-      user,
-      '--regid',
-      user,
-      '--init-groups',
-      '--',
-      process.execPath,
-      PULLBACK_CLI_SCRIPT,
-      ...args,
-    ],
-    {
-      encoding: 'utf8',
-      cwd: home,
-      env: { PATH: '/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user },
-      timeout: 120_000,
-    },
-  );
-}
 
 before(async () => {
   if (!IS_ROOT) return;
-  const made = spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', user], {
-    encoding: 'utf8',
-  });
-  if (made.status !== 0) throw new Error(`useradd failed: ${made.stderr}`);
-  uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
-  const readable = spawnSync('setpriv', [
-    '--reuid',
-    user,
-    '--regid',
-    user,
-    '--init-groups',
-    '--',
-    'test',
-    '-r',
-    PULLBACK_CLI_SCRIPT,
-  ]);
-  if (readable.status !== 0)
-    skipReason = `${user} cannot read this checkout (${PULLBACK_CLI_SCRIPT}); clone it somewhere world-readable`;
+  account = makeThrowawayUser('pbuser');
   host = await startBackupHost();
 });
 
 after(async () => {
   await host?.stop();
-  if (IS_ROOT) spawnSync('userdel', ['--remove', user]);
+  account?.remove();
 });
 
 test('user mode: an unprivileged account pairs and backs up its own files with no root on the client side', (t) => {
@@ -72,7 +27,9 @@ test('user mode: an unprivileged account pairs and backs up its own files with n
     return t.skip(
       'needs root to create a throwaway account; as a normal user, every other test is already user mode',
     );
-  if (skipReason) return t.skip(skipReason);
+  if (account!.cannotRun) return t.skip(account!.cannotRun);
+  const { name: user, home, uid } = account!;
+  const asUser = (args: string[]) => account!.cli(args);
   const docs = join(home, 'docs');
   mkdirSync(docs);
   writeFileSync(join(docs, 'letter.txt'), 'dear backup\n');

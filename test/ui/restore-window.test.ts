@@ -191,7 +191,9 @@ test('UI: the Restore window picks the older of two snapshots, browses into a fo
   // Again into the same folder: refused in one line, and the restored file is left alone.
   await page.locator('#restore-start').click();
   await page.locator('#restore-error').waitFor();
-  assert.match((await page.locator('#restore-error').textContent()) ?? '', /already exists/);
+  const exists = (await page.locator('#restore-error').textContent()) ?? '';
+  assert.match(exists, /already exists: restore into another folder/);
+  assert.doesNotMatch(exists, /--/, 'the window names no command-line flag');
   assert.equal(await page.locator('#restore-result').isVisible(), false);
   assert.equal(readFileSync(restored, 'utf8'), 'the first draft\n');
   // A folder that is not a full path never leaves the page.

@@ -142,3 +142,36 @@ test("anything else is RSYNC_FAILED with stderr's last meaningful line, not rsyn
   assert.match(verdict(2, []).error!.message, /^rsync exited with 2 \(protocol incompatibility\)$/);
   assert.match(verdict(null, []).error!.message, /killed by SIGKILL/);
 });
+
+test('a restore is judged by the same rules, in its own words, and serve\'s own "CODE: message" line wins', () => {
+  const restore = (exitCode: number | null, stderrLines: string[], cancelled = false) =>
+    interpretRsyncExit({ job: 'restore', exitCode, stderrLines, cancelled });
+  assert.match(restore(20, [], true).error!.message, /^the restore was cancelled/);
+  assert.deepEqual(
+    restore(23, ['rsync: [generator] chown "/x" failed: Operation not permitted (1)']),
+    {
+      meaning: 'partial',
+      warnings: [
+        'some entries or attributes could not be restored',
+        'rsync: [generator] chown "/x" failed: Operation not permitted (1)',
+      ],
+    },
+  );
+  const own = restore(12, [
+    'NOT_FOUND: /home/u/gone is not in snapshot 2026-11-26T18-01-00Z',
+    ...TAIL_255,
+  ]);
+  assert.equal(own.error?.code, 'NOT_FOUND');
+  assert.equal(
+    own.error?.message,
+    'backup host: /home/u/gone is not in snapshot 2026-11-26T18-01-00Z',
+  );
+  const hostKey = restore(255, HOST_KEY_CHANGED).error!;
+  assert.equal(hostKey.code, 'HOST_KEY_MISMATCH');
+  assert.match(
+    hostKey.message,
+    /^the backup host did not present the host key pinned at pairing: /,
+  );
+  // a pull's peer (the client's gate) does not name codes: such a line is only a detail there
+  assert.equal(verdict(12, ['NOT_FOUND: x', ...TAIL_255]).error?.code, 'RSYNC_FAILED');
+});

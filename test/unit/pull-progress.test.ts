@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLineSplitter, parseProgress } from '../../core/pull/progress.js';
+import {
+  NO_PROGRESS,
+  createLineSplitter,
+  parseProgress,
+  transferProgress,
+  type TransferProgress,
+} from '../../core/pull/progress.js';
 import { parseStatsLine, type PullStats } from '../../core/pull/stats.js';
 
 // Captured from real runs of rsync 3.5.0 (LC_ALL=C, --info=progress2 --stats --bwlimit=2000,
@@ -122,4 +128,48 @@ test('the splitter keeps a line cut between chunks, and a multi-byte character c
     'file has vanished: "/h/é"',
     'tail without newline',
   ]);
+});
+
+test('what is shown of a real capture: the file count holds through mid-file lines, the total comes once known', () => {
+  let shown: TransferProgress = NO_PROGRESS;
+  const seen: TransferProgress[] = [];
+  for (const p of lines(CAPTURED_SLOW).map(parseProgress)) {
+    if (!p) continue;
+    shown = transferProgress(p, shown);
+    seen.push(shown);
+  }
+  assert.deepEqual(
+    seen.map((s) => s.files),
+    [0, 1, 2, 3, 3],
+  );
+  assert.deepEqual(seen.at(-1), {
+    bytes: 10_605_632,
+    percent: 17,
+    bytesPerSecond: Math.round(9.78 * 1024 * 1024),
+    etaSeconds: 4,
+    files: 3,
+  });
+  assert.equal(seen[1]?.filesTotal, 222);
+});
+
+test("a peer's progress message maps to the same fields: extra ones dropped, the percentage kept in 0..100", () => {
+  const message = {
+    v: 1,
+    type: 'progress',
+    bytes: 5,
+    percent: 250,
+    bytesPerSecond: 7,
+    etaSeconds: null,
+    files: 2,
+    filesTotal: 9,
+  };
+  assert.deepEqual(transferProgress(message), {
+    bytes: 5,
+    percent: 100,
+    bytesPerSecond: 7,
+    etaSeconds: null,
+    files: 2,
+    filesTotal: 9,
+  });
+  assert.equal(transferProgress({ ...NO_PROGRESS, percent: -3 }).percent, 0);
 });
