@@ -55,3 +55,17 @@ export function connectBackFailure(err: unknown): PullbackError {
     { cause: err },
   );
 }
+
+/**
+ * auto's tunnel could not even start (system mode without root's tunnel approval, say): the
+ * direct failure is the cause the user must see, with why the fallback did not help.
+ */
+export function tunnelFallbackFailure(direct: PullbackError, err: unknown): PullbackError {
+  const tunnel = asPullbackError(err);
+  if (!['HELPER_FAILED', 'BAD_CONFIG'].includes(tunnel.code)) return tunnel;
+  return new PullbackError(
+    direct.code,
+    `${direct.message}; the tunnel could not be used either: ${tunnel.message}`,
+    { cause: err },
+  );
+}

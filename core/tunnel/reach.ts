@@ -6,7 +6,13 @@ import {
 } from '../handoff/backup-client.js';
 import { currentNetworkKey } from '../network/network-key.js';
 import { recallReach, rememberReach, type LearntReach } from './reach-memory.js';
-import { connectBackFailure, couldNotConnectBack, planReach, type Reach } from './reach-choice.js';
+import {
+  connectBackFailure,
+  couldNotConnectBack,
+  planReach,
+  tunnelFallbackFailure,
+  type Reach,
+} from './reach-choice.js';
 
 /**
  * How a backup host reaches this machine's one-shot sshd: `direct` (it connects back to the
@@ -85,6 +91,10 @@ export async function runBackupWithReach(
   if (!plan.probing) throw first.connectBackFailed!;
   o.log?.(`host=${host} cannot connect back on this network: using the tunnel`);
   await remember('tunnel');
-  const { result } = await runWith(options, 'tunnel');
-  return result!;
+  try {
+    const { result } = await runWith(options, 'tunnel');
+    return result!;
+  } catch (err) {
+    throw tunnelFallbackFailure(first.connectBackFailed!, err);
+  }
 }

@@ -6,6 +6,7 @@ import {
   effectiveReach,
   parseReach,
   planReach,
+  tunnelFallbackFailure,
 } from '../../core/tunnel/reach-choice.js';
 import { setHostReach } from '../../core/config/host-reach.js';
 import { parseClientConfig } from '../../core/config/client-store.js';
@@ -74,6 +75,23 @@ test('a connect-back failure is one UNREACHABLE line with the cause and the way 
     /^UNREACHABLE: the backup host could not connect back to this machine \(ssh: connect to host 10\.202\.0\.1 port 40000: Connection refused\)/,
   );
   assert.match(line, /--reach tunnel/);
+});
+
+test("auto's tunnel that could not start (not approved in system mode) reports the connect-back failure first, then why the tunnel did not help; a tunnel that failed later is itself the error", () => {
+  const direct = connectBackFailure(new PullbackError('UNREACHABLE', 'Connection refused'));
+  const refused = new PullbackError(
+    'HELPER_FAILED',
+    'backup host 10.0.0.3 is not approved for tunnel mode (root approves with: sudo pullback system allow HOST --tunnel --source DIR)',
+  );
+  const err = tunnelFallbackFailure(direct, refused);
+  assert.equal(err.code, 'UNREACHABLE');
+  assert.doesNotMatch(err.toLine(), /\n/);
+  assert.match(
+    err.toLine(),
+    /could not connect back .*; the tunnel could not be used either: .*not approved for tunnel mode/,
+  );
+  const cut = new PullbackError('PROTOCOL', 'the backup host closed the handoff without an answer');
+  assert.equal(tunnelFallbackFailure(direct, cut), cut);
 });
 
 const config = parseClientConfig({
