@@ -24,6 +24,8 @@ export interface HandoffConnection {
   localAddress: string;
   /** the backup host's address: the only one the one-shot sshd accepts */
   remoteAddress: string;
+  /** set when the connection broke after it was up (keepalives unanswered, reset): why */
+  lost?: PullbackError;
   close(): void;
 }
 
@@ -34,6 +36,9 @@ export interface ConnectOptions {
   /** stops the connecting (TCP or SSH handshake) at once: rejects with CANCELLED */
   signal?: AbortSignal;
 }
+
+const KEEPALIVE_INTERVAL_MS = 15_000;
+const KEEPALIVE_COUNT_MAX = 4;
 
 const cancelled = () => new PullbackError('CANCELLED', 'cancelled while connecting');
 
@@ -117,7 +122,22 @@ export async function connectToBackupHost(
     signal?.addEventListener('abort', onAbort, { once: true });
     ssh.once('ready', () => {
       signal?.removeEventListener('abort', onAbort);
-      resolve({ ssh, localAddress, remoteAddress, close: () => ssh.end() });
+      const conn: HandoffConnection = {
+        ssh,
+        localAddress,
+        remoteAddress,
+        close: () => ssh.end(),
+      };
+      // after the handshake an error means the link broke: whoever waits on a channel says so
+      ssh.on('error', (err: Error & { level?: string }) => {
+        conn.lost ??= new PullbackError(
+          'UNREACHABLE',
+          err.level === 'client-timeout'
+            ? `lost the connection to ${host.address}: no answer for ${(KEEPALIVE_INTERVAL_MS * KEEPALIVE_COUNT_MAX) / 1000} s (the link went down?)`
+            : `lost the connection to ${host.address}: ${safeText(err.message)}`,
+        );
+      });
+      resolve(conn);
     });
     ssh.once('error', (err: Error & { level?: string }) => {
       signal?.removeEventListener('abort', onAbort);
@@ -144,8 +164,8 @@ export async function connectToBackupHost(
       privateKey: identityKey,
       algorithms: SSH2_ALGORITHMS,
       readyTimeout: timeoutMs,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
+      keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       hostVerifier: (blob: Buffer) => {
         const shown = publicKeyLineFromBlob(blob);
         if (options.onHostKey) {

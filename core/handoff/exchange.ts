@@ -95,6 +95,7 @@ export function exchange(
         signal?.removeEventListener('abort', abort);
         if (failure) return reject(failure);
         if (final) return resolve(final);
+        if (conn.lost) return reject(conn.lost);
         const detail = safeText(stderr.join('').trim().split('\n').pop() ?? '');
         reject(
           new PullbackError(

@@ -234,6 +234,11 @@ test('behind NAT, the link cut mid-transfer of a tunnelled backup leaves a resum
   assert.ok(cutAt > 0, `the transfer was cut under way: ${cutRun.stdout} ${cutRun.stderr}`);
   assert.notEqual(cutRun.status, 0, 'the cut run failed');
   assert.equal(lines(cutRun.stderr).length, 1, `one line: ${cutRun.stderr}`);
+  assert.match(
+    cutRun.stderr,
+    /UNREACHABLE: lost the connection to /,
+    'the cause, not a protocol error',
+  );
   t.diagnostic(
     `the cut run failed ${Math.round((Date.now() - cutAt) / 1000)} s after the cut: ${cutRun.stderr.trim()}`,
   );
