@@ -1,4 +1,4 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import {
@@ -15,12 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  startBackupHost,
-  makeTestClient,
-  type BackupHost,
-  type TestClient,
-} from '../support/backup-host.js';
+import { makeTestClient, type TestClient } from '../support/backup-host.js';
 import { assertTreesIdentical, restoreSnapshot } from '../support/tree-compare.js';
 import { runBackup } from '../../core/handoff/backup-client.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
@@ -35,24 +30,13 @@ import {
 import { descendantsOf, killTree, type ProcessInfo } from '../../core/system/proc.js';
 import {
   helperProcesses,
-  installSystemModeForTests,
+  systemModeWithBackupHost,
   IS_ROOT,
   NEEDS_ROOT,
   oneShotDirs,
-  type SystemModeSession,
 } from './system-mode-fixture.js';
 
-let session: SystemModeSession | undefined;
-let host: BackupHost | undefined;
-before(async () => {
-  if (!IS_ROOT) return;
-  session = await installSystemModeForTests();
-  host = await startBackupHost();
-});
-after(async () => {
-  await host?.stop();
-  session?.restore();
-});
+const fixture = systemModeWithBackupHost();
 
 /** A source tree only root can read: root 0700 top, a root 0600 file, nobody's 0700 dir, a mode-000 file. */
 function rootOnlyTree(bigFileBytes = 0): string {
@@ -99,9 +83,12 @@ async function sampleHelperTree<T>(
 test("S4: a system-mode backup of root-only files, another user's 0700 dir and a mode-000 file lands complete and identical", async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
   const source = rootOnlyTree();
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   const result = await runBackup(backupOptions(client));
-  const snap = join(host!.storage, client.name, 'snapshots', result.snapshot, source);
+  const snap = join(fixture.host.storage, client.name, 'snapshots', result.snapshot, source);
   const restored = mkdtempSync(join(tmpdir(), 'pullback-system-restore-'));
   restoreSnapshot(snap, restored);
   assertTreesIdentical(source, restored);
@@ -111,7 +98,10 @@ test("S4: a system-mode backup of root-only files, another user's 0700 dir and a
 test('system mode: a root-only file rewritten with the same size and its mtime set back reaches the next snapshot, through an incremental', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
   const source = rootOnlyTree();
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   const opts = { ...backupOptions(client), indexFile: changeIndexFile('home', client.env) };
   const first = await runBackup(opts);
   assert.equal(first.pass, 'full', 'no index yet: a full pass');
@@ -139,7 +129,7 @@ test('system mode: a root-only file rewritten with the same size and its mtime s
     'incremental',
     `the helper carried the list: ${second.fullBecause ?? ''}`,
   );
-  const snapshots = join(host!.storage, client.name, 'snapshots');
+  const snapshots = join(fixture.host.storage, client.name, 'snapshots');
   assert.equal(
     readFileSync(join(snapshots, second.snapshot, source, 'root-secret'), 'utf8'),
     'ROOT ONLY\n',
@@ -162,7 +152,10 @@ test('system mode: a root-only file rewritten with the same size and its mtime s
 test('S4: during a run only the rsync sender holds a capability, exactly CAP_DAC_READ_SEARCH, and nothing below the helper runs as root', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
   const source = rootOnlyTree(24 * 1024 * 1024);
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   // 24 MiB at 6 MiB/s: about four seconds of transfer to sample /proc in
   const { result, seen } = await sampleHelperTree(runBackup(backupOptions(client, 6144)));
   assert.equal(
@@ -224,7 +217,10 @@ test('S4: during a run only the rsync sender holds a capability, exactly CAP_DAC
 test('S9: kill -9 of the helper tree mid-backup keeps the previous snapshots, leaves no secret after the next start, and the next backup completes', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
   const source = rootOnlyTree(32 * 1024 * 1024);
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   const first = await runBackup(backupOptions(client));
   // something to transfer again: new content and an mtime rsync cannot take for the old one's
   writeFileSync(join(source, 'big.bin'), Buffer.alloc(32 * 1024 * 1024, 9));
@@ -252,7 +248,7 @@ test('S9: kill -9 of the helper tree mid-backup keeps the previous snapshots, le
   }
   assert.ok(killed, 'caught the helper tree mid-transfer');
   await assert.rejects(running, 'the interrupted backup fails');
-  const snapshots = join(host!.storage, client.name, 'snapshots');
+  const snapshots = join(fixture.host.storage, client.name, 'snapshots');
   assert.ok(existsSync(join(snapshots, first.snapshot)), 'the previous snapshot is still there');
   assert.ok(
     oneShotDirs().length > 0,

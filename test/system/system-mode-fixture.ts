@@ -1,4 +1,6 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { after, before } from 'node:test';
+import { startBackupHost, type BackupHost } from '../support/backup-host.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
 import {
@@ -89,6 +91,30 @@ export async function installSystemModeForTests(): Promise<SystemModeSession> {
       if (approvals) writeFileSync(SYSTEM_APPROVALS, approvals, { mode: 0o644 });
       else if (wasInstalled) pullback(['system', 'disallow', TEST_BACKUP_HOST]);
       rmSync(LOCK, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The hooks of a file that backs up in system mode: system mode installed (under the lock) and a
+ * backup host started before its tests, both gone after them. `host` is there when run as root.
+ */
+export function systemModeWithBackupHost(): { readonly host: BackupHost } {
+  let session: SystemModeSession | undefined;
+  let host: BackupHost | undefined;
+  before(async () => {
+    if (!IS_ROOT) return;
+    session = await installSystemModeForTests();
+    host = await startBackupHost();
+  });
+  after(async () => {
+    await host?.stop();
+    session?.restore();
+  });
+  return {
+    get host() {
+      if (!host) throw new Error('no backup host: system-mode tests run as root');
+      return host;
     },
   };
 }

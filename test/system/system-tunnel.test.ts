@@ -1,11 +1,11 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { startBackupHost, makeTestClient, type BackupHost } from '../support/backup-host.js';
+import { makeTestClient } from '../support/backup-host.js';
 import { assertTreesIdentical, restoreSnapshot } from '../support/tree-compare.js';
 import { runBackup } from '../../core/handoff/backup-client.js';
 import { launcherFor } from '../../core/handoff/launchers.js';
@@ -19,14 +19,13 @@ import { RSYNC_COPY, READER_USER } from '../../core/system/paths.js';
 import { descendantsOf } from '../../core/system/proc.js';
 import {
   helperProcesses,
-  installSystemModeForTests,
+  systemModeWithBackupHost,
   IS_ROOT,
   NEEDS_ROOT,
   oneShotDirs,
   pullback,
   runHelper,
   TEST_BACKUP_HOST,
-  type SystemModeSession,
 } from './system-mode-fixture.js';
 
 /*
@@ -34,17 +33,7 @@ import {
  * handoff connection, through the helper's stdin and stdout, to the listener's sshd -i. The
  * reader account listens on nothing. Run under the system-test lock.
  */
-let session: SystemModeSession | undefined;
-let host: BackupHost | undefined;
-before(async () => {
-  if (!IS_ROOT) return;
-  session = await installSystemModeForTests();
-  host = await startBackupHost();
-});
-after(async () => {
-  await host?.stop();
-  session?.restore();
-});
+const fixture = systemModeWithBackupHost();
 
 function rootOnlySource(bigFileBytes: number): string {
   const source = mkdtempSync(join(tmpdir(), 'pullback-system-tunnel-src-'));
@@ -104,7 +93,10 @@ test('S4 (tunnel): the helper refuses --tunnel for a backup host root approved o
     assert.match(lines[0]!, reason);
   }
   assert.deepEqual(oneShotDirs(), before, 'nothing was started');
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   await assert.rejects(
     runBackup({
       config: client.config,
@@ -127,7 +119,10 @@ test('system mode, tunnel: a backup with --reach tunnel reads a root-only file, 
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
   const reader = lookupAccount(READER_USER)!;
   const source = rootOnlySource(12 * 1024 * 1024);
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   const readerListeners = new Set<string>();
   let sampledSender = false;
   const timer = setInterval(() => {
@@ -156,7 +151,7 @@ test('system mode, tunnel: a backup with --reach tunnel reads a root-only file, 
   }
   assert.ok(sampledSender, 'the sampling saw the rsync sender run');
   assert.deepEqual([...readerListeners], [], 'no process of pullback-reader listened on TCP');
-  const snap = join(host!.storage, client.name, 'snapshots', result.snapshot, source);
+  const snap = join(fixture.host.storage, client.name, 'snapshots', result.snapshot, source);
   assert.equal(readFileSync(join(snap, 'root-secret'), 'utf8'), 'root only, through the tunnel\n');
   const restored = mkdtempSync(join(tmpdir(), 'pullback-system-tunnel-restore-'));
   restoreSnapshot(snap, restored);
@@ -168,7 +163,10 @@ test('system mode, tunnel: a backup with --reach tunnel reads a root-only file, 
 test('S1 (tunnel, system mode): a second tunnel attach is refused and does not disturb the one pull', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
   const source = rootOnlySource(1024);
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   let second: unknown;
   let extraDestroyed = false;
   const system = launcherFor('system');
@@ -197,14 +195,17 @@ test('S1 (tunnel, system mode): a second tunnel attach is refused and does not d
   });
   assert.ok(second instanceof PullbackError && second.code === 'REFUSED', String(second));
   assert.ok(extraDestroyed, 'the refused stream was closed');
-  const snap = join(host!.storage, client.name, 'snapshots', result.snapshot, source);
+  const snap = join(fixture.host.storage, client.name, 'snapshots', result.snapshot, source);
   assert.equal(readFileSync(join(snap, 'root-secret'), 'utf8'), 'root only, through the tunnel\n');
 });
 
 test('system mode, tunnel: the change lists and the tunnel share the helper stdin: a same-size rewrite arrives through an incremental', async (t) => {
   if (!IS_ROOT) return t.skip(NEEDS_ROOT);
   const source = rootOnlySource(4096);
-  const client = await makeTestClient(host!, { sources: [source], extra: { mode: 'system' } });
+  const client = await makeTestClient(fixture.host, {
+    sources: [source],
+    extra: { mode: 'system' },
+  });
   const opts = {
     config: client.config,
     host: client.config.hosts[0]!,
@@ -221,7 +222,7 @@ test('system mode, tunnel: the change lists and the tunnel share the helper stdi
   assert.equal(spawnSync('touch', ['-r', reference, secret]).status, 0);
   const second = await runBackup(opts);
   assert.equal(second.pass, 'incremental', second.fullBecause ?? '');
-  const snapshots = join(host!.storage, client.name, 'snapshots');
+  const snapshots = join(fixture.host.storage, client.name, 'snapshots');
   assert.equal(
     readFileSync(join(snapshots, second.snapshot, source, 'root-secret'), 'utf8'),
     'ROOT ONLY, THROUGH THE TUNNEL\n',
