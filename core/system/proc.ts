@@ -18,11 +18,19 @@ export interface ProcessInfo {
   cmdline: string;
   /** the kernel's name for it (status Name:), there even when cmdline is empty */
   comm: string;
+  /** it exec'd while being read (cmdline before and after the status differ): the ids may be either program's */
+  execing: boolean;
+}
+
+function readCmdline(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
 }
 
 export function readProcess(pid: number): ProcessInfo | undefined {
   try {
+    const before = readCmdline(pid);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const cmdline = readCmdline(pid);
     const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '';
     const cap = (name: string) => BigInt(`0x${field(name) || '0'}`);
     return {
@@ -35,8 +43,9 @@ export function readProcess(pid: number): ProcessInfo | undefined {
       capBnd: cap('CapBnd'),
       capAmb: cap('CapAmb'),
       state: field('State').slice(0, 1),
-      cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' '),
+      cmdline,
       comm: field('Name'),
+      execing: before !== cmdline,
     };
   } catch {
     return undefined; // gone meanwhile

@@ -195,11 +195,11 @@ test('S4: during a run only the rsync sender holds a capability, exactly CAP_DAC
     const helperFork = p.cmdline.split(' ').includes(HELPER_SCRIPT);
     // caught inside execve (new memory, args not yet set) or exiting: cmdline is empty, the
     // kernel's name still tells a helper fork becoming setpriv from anything else
-    const midExec = p.cmdline === '' && ['setpriv', 'node'].includes(p.comm);
+    const midExec = (p.cmdline === '' && ['setpriv', 'node'].includes(p.comm)) || p.execing;
     if (p.cmdline.startsWith(SETPRIV) || helperFork || midExec || p.state === 'Z') continue;
     assert.ok(
       p.uids.every((uid) => uid !== 0),
-      `runs as root below the helper: ${p.cmdline || `[${p.comm}]`}`,
+      `runs as root below the helper: ${p.cmdline || `[${p.comm}]`} (pid ${p.pid}, ppid ${p.ppid}, state ${p.state}, uids ${p.uids.join(',')})`,
     );
     assert.equal(p.capAmb, 0n, `no ambient capabilities: ${p.cmdline}`);
     assert.equal(
