@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { generateKeyPair } from '../../core/ssh/keys.js';
 import { knownHostsLine } from '../../core/ssh/hostkey-pin.js';
@@ -117,6 +118,8 @@ export async function hostilePull(o: {
   during?: () => void;
   /** change lists the client wrote into its one-shot (incrementals) */
   lists?: { tree: string; data: Buffer }[];
+  /** tunnel mode: the receiver's ssh reaches the one-shot's `sshd -i` through attachTunnel */
+  tunnel?: boolean;
 }): Promise<HostilePull> {
   const K = generateKeyPair('hostile-K');
   const H = generateKeyPair('hostile-H');
@@ -128,18 +131,22 @@ export async function hostilePull(o: {
     sources: o.sources,
     deadlineMs: 60_000,
     ...(o.lists ? { lists: o.lists } : {}),
+    ...(o.tunnel ? { tunnel: true as const } : {}),
   });
   const dir = mkdtempSync(join(o.work, 'host-'));
+  const tunnel = o.tunnel ? await tunnelSocket(dir, shot) : undefined;
+  const port = tunnel ? 22 : shot.port;
   const key = join(dir, 'K');
   writeFileSync(key, K.privateKey, { mode: 0o600 });
   const knownHosts = join(dir, 'known_hosts');
-  writeFileSync(knownHosts, knownHostsLine(CLIENT_IP, shot.port, H.publicKey) + '\n');
+  writeFileSync(knownHosts, knownHostsLine(CLIENT_IP, port, H.publicKey) + '\n');
   const dest = join(dir, 'dest');
   const ssh = [
     o.delaySsh,
     '-F /dev/null',
     `-i ${key}`,
-    `-p ${shot.port}`,
+    `-p ${port}`,
+    ...(tunnel ? [`-o ProxyCommand="${process.execPath} ${tunnel.proxy} ${tunnel.path}"`] : []),
     `-o UserKnownHostsFile=${knownHosts}`,
     '-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes',
     '-o IdentitiesOnly=yes -o BatchMode=yes',
@@ -185,8 +192,39 @@ export async function hostilePull(o: {
     await shot.stop();
     return { code: exit, stdout, stderr, dest, refusals: await shot.gateRefusals() };
   } finally {
+    tunnel?.server.close();
     await shot.stop();
   }
+}
+
+/**
+ * Tunnel mode's far end, as `pullback serve` would give it: every connection to a socket in
+ * `dir` is handed to the one-shot's attachTunnel (a second one is refused there), and the
+ * receiver's ssh reaches it through a ProxyCommand that joins its stdio to that socket.
+ */
+async function tunnelSocket(
+  dir: string,
+  shot: Awaited<ReturnType<OneShotLauncher>>,
+): Promise<{ server: Server; path: string; proxy: string }> {
+  const path = join(dir, 'tunnel.sock');
+  const proxy = join(dir, 'proxy.mjs');
+  writeFileSync(
+    proxy,
+    `import { connect } from 'node:net';
+const sock = connect(process.argv[2]);
+process.stdin.pipe(sock).pipe(process.stdout);
+sock.on('close', () => process.exit(0));
+`,
+  );
+  const server = createServer((socket) => {
+    try {
+      shot.attachTunnel!(socket);
+    } catch {
+      socket.destroy();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return { server, path, proxy };
 }
 
 /** Every line of every file below dir. */
