@@ -79,8 +79,43 @@ async function startShot(t: TestContext, overrides: Partial<OneShotSpec> = {}): 
     ...overrides,
   });
   t.after(() => shot.kill('test over'));
+  if (overrides.tunnel) await tunnelEnd(t, shot);
   return shot;
 }
+
+/** Tunnel mode's far end: a socket whose connections go to the one-shot's attach (as serve's relay would). */
+const tunnelSockets = new WeakMap<OneShot, string>();
+async function tunnelEnd(t: TestContext, shot: OneShot): Promise<void> {
+  const path = join(shot.dir, '..', `tunnel-${process.hrtime.bigint()}.sock`);
+  const server = createServer((socket) => {
+    try {
+      shot.attach(socket);
+    } catch {
+      socket.destroy();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  t.after(() => server.close());
+  tunnelSockets.set(shot, path);
+}
+
+/** The ssh of a tunnel: its ProxyCommand joins stdio to the tunnel's socket. */
+function proxyArgs(shot: OneShot): string[] {
+  const path = tunnelSockets.get(shot);
+  if (!path) return [];
+  const proxy = join(work, 'proxy.mjs');
+  writeFileSync(
+    proxy,
+    "import { connect } from 'node:net';\nconst s = connect(process.argv[2]);\nprocess.stdin.pipe(s).pipe(process.stdout);\ns.on('close', () => process.exit(0));\n",
+  );
+  return ['-o', `ProxyCommand=${process.execPath} ${proxy} ${path}`];
+}
+
+/** Where a promise of S2 holds whatever carries the connection: once direct, once through a tunnel. */
+const CARRIERS = [
+  { label: '', spec: {} },
+  { label: ' (tunnel)', spec: { tunnel: true } },
+] as const;
 
 interface SshResult {
   code: number | null;
@@ -90,8 +125,9 @@ interface SshResult {
 
 /** The real ssh client, as the backup host would run it: K only, H pinned, no prompts. */
 function sshArgs(shot: OneShot, extra: string[], opts: { from?: string; key?: string } = {}) {
-  const knownHosts = join(work, `known_hosts-${shot.port}`);
-  writeFileSync(knownHosts, knownHostsLine(CLIENT_IP, shot.port, hostKey.publicKey) + '\n');
+  const port = tunnelSockets.has(shot) ? 22 : shot.port;
+  const knownHosts = join(work, `known_hosts-${port}`);
+  writeFileSync(knownHosts, knownHostsLine(CLIENT_IP, port, hostKey.publicKey) + '\n');
   return [
     '-F',
     '/dev/null',
@@ -112,7 +148,8 @@ function sshArgs(shot: OneShot, extra: string[], opts: { from?: string; key?: st
     '-b',
     opts.from ?? BACKUP_HOST_IP,
     '-p',
-    String(shot.port),
+    String(port),
+    ...proxyArgs(shot),
     ...extra,
     `${userInfo().username}@${CLIENT_IP}`,
   ];
@@ -172,24 +209,26 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-test('S2: only the gate command runs, whatever the client asks', async (t) => {
-  const shot = await startShot(t);
-  const r = await ssh(shot, ['cat /etc/passwd']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^gate-ran\noriginal=cat \/etc\/passwd\n/);
-  assert.doesNotMatch(r.stdout, /root:/);
-  const outcome = await shot.done;
-  assert.equal(outcome.reason, 'session-ended');
-  assert.match(outcome.sshdLog ?? '', /forced-command/);
-});
+for (const carrier of CARRIERS)
+  test(`S2${carrier.label}: only the gate command runs, whatever the client asks`, async (t) => {
+    const shot = await startShot(t, carrier.spec);
+    const r = await ssh(shot, ['cat /etc/passwd']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^gate-ran\noriginal=cat \/etc\/passwd\n/);
+    assert.doesNotMatch(r.stdout, /root:/);
+    const outcome = await shot.done;
+    assert.equal(outcome.reason, 'session-ended');
+    assert.match(outcome.sshdLog ?? '', /forced-command/);
+  });
 
-test('S2: no subsystem (sftp) is offered', async (t) => {
-  const shot = await startShot(t);
-  const r = await ssh(shot, ['sftp'], { extra: ['-s'] });
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /subsystem request failed/);
-  assert.match((await shot.done).sshdLog ?? '', /subsystem not found/);
-});
+for (const carrier of CARRIERS)
+  test(`S2${carrier.label}: no subsystem (sftp) is offered`, async (t) => {
+    const shot = await startShot(t, carrier.spec);
+    const r = await ssh(shot, ['sftp'], { extra: ['-s'] });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /subsystem request failed/);
+    assert.match((await shot.done).sshdLog ?? '', /subsystem not found/);
+  });
 
 test('the gate starts without the account’s ~/.bashrc: sshd hands the shell SHLVL=1', async (t) => {
   // bash reads ~/.bashrc under sshd only as a top-level shell (SHLVL below 2 after its +1);
@@ -263,39 +302,42 @@ test('S2: a connection from another address is dropped and does not use up the s
   assert.equal((await shot.done).reason, 'session-ended');
 });
 
-test('S2: a wrong key is refused', async (t) => {
-  const shot = await startShot(t);
-  const wrong = generateKeyPair('not-K');
-  const wrongFile = join(work, 'wrong-key');
-  writeFileSync(wrongFile, wrong.privateKey, { mode: 0o600 });
-  const r = await ssh(shot, ['true'], { key: wrongFile });
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, REFUSED_KEY);
-  assert.doesNotMatch(r.stdout, /gate-ran/);
-});
-
-test('S2: a pty request is refused', async (t) => {
-  const shot = await startShot(t);
-  // ssh -tt gives up when the pty it insisted on is refused
-  const forced = await ssh(shot, ['sh'], { extra: ['-tt'] });
-  assert.match(forced.stderr, /PTY allocation request failed/);
-  assert.doesNotMatch(forced.stdout, /tty=yes/);
-  assert.equal((await shot.done).reason, 'session-ended');
-});
-
-test('S2: password authentication is not offered', async (t) => {
-  const shot = await startShot(t);
-  const r = await ssh(shot, ['true'], {
-    extra: ['-v', '-o', 'PreferredAuthentications=password,keyboard-interactive'],
+for (const carrier of CARRIERS)
+  test(`S2${carrier.label}: a wrong key is refused`, async (t) => {
+    const shot = await startShot(t, carrier.spec);
+    const wrong = generateKeyPair('not-K');
+    const wrongFile = join(work, 'wrong-key');
+    writeFileSync(wrongFile, wrong.privateKey, { mode: 0o600 });
+    const r = await ssh(shot, ['true'], { key: wrongFile });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, REFUSED_KEY);
+    assert.doesNotMatch(r.stdout, /gate-ran/);
   });
-  assert.notEqual(r.code, 0);
-  const offered = [...r.stderr.matchAll(/Authentications that can continue: (\S+)/g)].map(
-    (m) => m[1],
-  );
-  assert.ok(offered.length > 0, `ssh -v shows no method list:\n${r.stderr}`);
-  assert.deepEqual([...new Set(offered)], ['publickey']);
-  assert.doesNotMatch(r.stdout, /gate-ran/);
-});
+
+for (const carrier of CARRIERS)
+  test(`S2${carrier.label}: a pty request is refused`, async (t) => {
+    const shot = await startShot(t, carrier.spec);
+    // ssh -tt gives up when the pty it insisted on is refused
+    const forced = await ssh(shot, ['sh'], { extra: ['-tt'] });
+    assert.match(forced.stderr, /PTY allocation request failed/);
+    assert.doesNotMatch(forced.stdout, /tty=yes/);
+    assert.equal((await shot.done).reason, 'session-ended');
+  });
+
+for (const carrier of CARRIERS)
+  test(`S2${carrier.label}: password authentication is not offered`, async (t) => {
+    const shot = await startShot(t, carrier.spec);
+    const r = await ssh(shot, ['true'], {
+      extra: ['-v', '-o', 'PreferredAuthentications=password,keyboard-interactive'],
+    });
+    assert.notEqual(r.code, 0);
+    const offered = [...r.stderr.matchAll(/Authentications that can continue: (\S+)/g)].map(
+      (m) => m[1],
+    );
+    assert.ok(offered.length > 0, `ssh -v shows no method list:\n${r.stderr}`);
+    assert.deepEqual([...new Set(offered)], ['publickey']);
+    assert.doesNotMatch(r.stdout, /gate-ran/);
+  });
 
 /** A TCP service on the client side that counts who reached it through a forward. */
 async function countingServer(): Promise<{ server: Server; port: number; hits: () => number }> {
@@ -328,50 +370,51 @@ function exchangeBytes(host: string, port: number, send: Buffer[]): Promise<Buff
   });
 }
 
-test('S2: a port forward is refused (-L, -R, -D)', async (t) => {
-  const shot = await startShot(t);
-  const target = await countingServer();
-  t.after(() => target.server.close());
-  const [local, socks, remote] = [
-    await freePort(BACKUP_HOST_IP),
-    await freePort(BACKUP_HOST_IP),
-    await freePort('127.0.0.1'),
-  ];
-  const session = startSsh(
-    sshArgs(shot, [
-      '-v',
-      '-N',
-      '-L',
-      `${BACKUP_HOST_IP}:${local}:127.0.0.1:${target.port}`,
-      '-D',
-      `${BACKUP_HOST_IP}:${socks}`,
-      '-R',
-      `127.0.0.1:${remote}:127.0.0.1:${target.port}`,
-    ]),
-  );
-  await waitFor('the session and the remote-forward answer', () =>
-    /remote port forwarding failed/i.test(session.stderr()),
-  );
-  // -L: the client listens, but the one-shot refuses to open the channel
-  const viaLocal = await exchangeBytes(BACKUP_HOST_IP, local, [Buffer.from('hello\n')]);
-  assert.doesNotMatch(viaLocal.toString(), /reached/);
-  // -D: a SOCKS5 CONNECT to the target through the one-shot
-  const port = Buffer.alloc(2);
-  port.writeUInt16BE(target.port);
-  const viaSocks = await exchangeBytes(BACKUP_HOST_IP, socks, [
-    Buffer.from([5, 1, 0]),
-    Buffer.from([5, 1, 0, 1, 127, 0, 0, 1]),
-    port,
-  ]);
-  assert.doesNotMatch(viaSocks.toString('latin1'), /reached/);
-  // -R: nothing listens on the one-shot's side
-  assert.equal(await canConnect('127.0.0.1', remote), false, '-R opened a listener');
-  assert.equal(target.hits(), 0, 'a forward reached the target');
-  assert.match(session.stderr(), /open failed: administratively prohibited/);
-  session.child.kill('SIGTERM');
-  await session.result;
-  assert.equal((await shot.done).reason, 'session-ended');
-});
+for (const carrier of CARRIERS)
+  test(`S2${carrier.label}: a port forward is refused (-L, -R, -D)`, async (t) => {
+    const shot = await startShot(t, carrier.spec);
+    const target = await countingServer();
+    t.after(() => target.server.close());
+    const [local, socks, remote] = [
+      await freePort(BACKUP_HOST_IP),
+      await freePort(BACKUP_HOST_IP),
+      await freePort('127.0.0.1'),
+    ];
+    const session = startSsh(
+      sshArgs(shot, [
+        '-v',
+        '-N',
+        '-L',
+        `${BACKUP_HOST_IP}:${local}:127.0.0.1:${target.port}`,
+        '-D',
+        `${BACKUP_HOST_IP}:${socks}`,
+        '-R',
+        `127.0.0.1:${remote}:127.0.0.1:${target.port}`,
+      ]),
+    );
+    await waitFor('the session and the remote-forward answer', () =>
+      /remote port forwarding failed/i.test(session.stderr()),
+    );
+    // -L: the client listens, but the one-shot refuses to open the channel
+    const viaLocal = await exchangeBytes(BACKUP_HOST_IP, local, [Buffer.from('hello\n')]);
+    assert.doesNotMatch(viaLocal.toString(), /reached/);
+    // -D: a SOCKS5 CONNECT to the target through the one-shot
+    const port = Buffer.alloc(2);
+    port.writeUInt16BE(target.port);
+    const viaSocks = await exchangeBytes(BACKUP_HOST_IP, socks, [
+      Buffer.from([5, 1, 0]),
+      Buffer.from([5, 1, 0, 1, 127, 0, 0, 1]),
+      port,
+    ]);
+    assert.doesNotMatch(viaSocks.toString('latin1'), /reached/);
+    // -R: nothing listens on the one-shot's side
+    assert.equal(await canConnect('127.0.0.1', remote), false, '-R opened a listener');
+    assert.equal(target.hits(), 0, 'a forward reached the target');
+    assert.match(session.stderr(), /open failed: administratively prohibited/);
+    session.child.kill('SIGTERM');
+    await session.result;
+    assert.equal((await shot.done).reason, 'session-ended');
+  });
 
 test('S9: secrets are 0600 in a 0700 directory and gone after the run', async (t) => {
   const shot = await startShot(t);
