@@ -53,15 +53,16 @@ test('S6: the client refuses a backup host whose host key is not the pinned one'
   assert.equal(launched, false, 'no one-shot was started, no one-time key was sent');
 });
 
-test('S5: the backup host refuses to pull from a one-shot whose host key is not H', async () => {
-  const before = snapshotsOn('alice').length;
-  // A launcher that lies about H: the request carries a key the one-shot does not have.
-  const lying: OneShotLauncher = async (r) =>
-    launchUserOneShot({ ...r, hostPrivateKey: generateKeyPair('not-H').privateKey });
-  const err = await rejects(backupOf(alice, lying), 'HOST_KEY_MISMATCH');
-  assert.match(err.message, /host key/i);
-  assert.equal(snapshotsOn('alice').length, before, 'nothing promoted');
-});
+for (const reach of ['direct', 'tunnel'] as const)
+  test(`S5${reach === 'tunnel' ? ' (tunnel)' : ''}: the backup host refuses to pull from a one-shot whose host key is not H`, async () => {
+    const before = snapshotsOn('alice').length;
+    // A launcher that lies about H: the request carries a key the one-shot does not have.
+    const lying: OneShotLauncher = async (r) =>
+      launchUserOneShot({ ...r, hostPrivateKey: generateKeyPair('not-H').privateKey });
+    const err = await rejects(backupOf(alice, lying, reach), 'HOST_KEY_MISMATCH');
+    assert.match(err.message, /host key/i);
+    assert.equal(snapshotsOn('alice').length, before, 'nothing promoted');
+  });
 
 test('S7: a backup request that names a storage path or another client is rejected and nothing is written', async () => {
   const conn = await connectToBackupHost(alice.config.hosts[0]!, alice.identityKey);

@@ -32,12 +32,17 @@ export async function startHostWithClients<const Names extends readonly string[]
 }
 
 /** A backup of `client` to its one backup host, as the client runs it. */
-export const backupOf = (client: TestClient, launcher: OneShotLauncher = launchUserOneShot) =>
+export const backupOf = (
+  client: TestClient,
+  launcher: OneShotLauncher = launchUserOneShot,
+  reach: 'direct' | 'tunnel' = 'direct',
+) =>
   runBackup({
     config: client.config,
     host: client.config.hosts[0]!,
     identityKey: client.identityKey,
     launcher,
+    reach,
   });
 
 /** Awaits `promise`, which must fail with a PullbackError of `code`; returns that error. */
