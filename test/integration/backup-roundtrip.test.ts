@@ -83,24 +83,26 @@ test('a second backup hardlinks unchanged files to the previous snapshot and sto
   assert.equal(statSync(latest).ino, statSync(b).ino, 'latest points at the newest snapshot');
 });
 
-test('S9: no one-time secret is left on either side after a backup', async () => {
-  const source = mkdtempSync(join(tmpdir(), 'pullback-src-'));
-  writeFileSync(join(source, 'a.txt'), 'a\n');
-  const client = await makeTestClient(host, { sources: [source] });
-  await runBackup({
-    config: client.config,
-    host: client.config.hosts[0]!,
-    identityKey: client.identityKey,
-    launcher: launchUserOneShot,
+for (const reach of ['direct', 'tunnel'] as const)
+  test(`S9${reach === 'tunnel' ? ' (tunnel)' : ''}: no one-time secret is left on either side after a backup`, async () => {
+    const source = mkdtempSync(join(tmpdir(), 'pullback-src-'));
+    writeFileSync(join(source, 'a.txt'), 'a\n');
+    const client = await makeTestClient(host, { sources: [source] });
+    await runBackup({
+      config: client.config,
+      host: client.config.hosts[0]!,
+      identityKey: client.identityKey,
+      launcher: launchUserOneShot,
+      reach,
+    });
+    // Other test files may be mid-backup right now: only their live runs may own a directory.
+    const base = defaultRuntimeBase();
+    const left = existsSync(base) ? readdirSync(base).filter((n) => n.startsWith('oneshot')) : [];
+    const orphaned = left.filter((name) => {
+      const pidFile = join(base, name, 'pid');
+      if (!existsSync(pidFile)) return false; // being set up by a concurrent run
+      const pid = Number(readFileSync(pidFile, 'utf8').trim().split(/\s+/)[0]);
+      return !existsSync(`/proc/${pid}`);
+    });
+    assert.deepEqual(orphaned, [], `one-shot directories of finished runs left in ${base}`);
   });
-  // Other test files may be mid-backup right now: only their live runs may own a directory.
-  const base = defaultRuntimeBase();
-  const left = existsSync(base) ? readdirSync(base).filter((n) => n.startsWith('oneshot')) : [];
-  const orphaned = left.filter((name) => {
-    const pidFile = join(base, name, 'pid');
-    if (!existsSync(pidFile)) return false; // being set up by a concurrent run
-    const pid = Number(readFileSync(pidFile, 'utf8').trim().split(/\s+/)[0]);
-    return !existsSync(`/proc/${pid}`);
-  });
-  assert.deepEqual(orphaned, [], `one-shot directories of finished runs left in ${base}`);
-});
