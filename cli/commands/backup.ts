@@ -24,8 +24,8 @@ asked (fine for cron). A run sends only what changed since the host's newest sna
 change index); --full makes it a full pass instead (so does the weekly schedule, "fullPass" in
 the config, and anything that makes the index untrustworthy). Each run goes into this
 machine's history and status, like the agent's and the tray's ("pullback status"), so the
-agent does not repeat it. A progress bar
-on a terminal; with --json one JSON object per line (progress, done, error) on stdout.
+agent does not repeat it. A progress bar on a terminal; with --json one JSON object per line
+(progress, done, error) on stdout.
 
 --reach overrides the host's reach setting for this run: direct (the backup host connects
 back to this machine), tunnel (the pull comes back inside this machine's own connection:
