@@ -24,7 +24,8 @@ import type { TreeScan } from './scan.js';
  *   /\0<tree>\0<rel>\0<fields>\0<rel>\0<fields>\0…/\0<tree>\0…
  *
  * NUL separates (no path holds one), "/" (never a relative path) starts a tree; the header carries the body's length and sha256, so a
- * damaged or cut file is found and ignored (the run falls back to a full pass).
+ * damaged or cut file is found and ignored (the run falls back to a full pass). Version 2: the
+ * fields as find(1) prints them (scan.ts); an index of version 1 reads as damaged (a full pass).
  */
 
 const FORMAT = 'pullback-change-index';
@@ -33,7 +34,7 @@ const TREE_MARK = '/';
 const headerSchema = z
   .object({
     format: z.literal(FORMAT),
-    version: z.literal(1),
+    version: z.literal(2),
     host: z.string(),
     snapshot: z.string().refine(isSnapshotId),
     /** sha256 of the trees and excludes the scan was made with */
@@ -101,7 +102,7 @@ export function writeChangeIndex(
   }
   const full: ChangeIndexHeader = {
     format: FORMAT,
-    version: 1,
+    version: 2,
     ...header,
     entries: trees.reduce((n, t) => n + t.entries.size, 0),
     bytes,

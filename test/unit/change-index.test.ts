@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanTrees } from '../../core/change-index/scan.js';
@@ -93,4 +103,45 @@ test('the index file round-trips, is 0600, and a damaged one is refused, not tru
   writeFileSync(file, data);
   assert.match(String(readChangeIndex(file)), /damaged/);
   assert.match(String(readChangeIndex(join(file, '..', 'none.idx'))), /no change index/);
+});
+
+test('find and the Node walk give the same entries (types, modes, excludes, pruned rules)', () => {
+  const root = tree();
+  symlinkSync('d/e', join(root, 'link'));
+  execFileSync('mkfifo', [join(root, 'fifo')]);
+  writeFileSync(join(root, 'suid'), 'x');
+  chmodSync(join(root, 'suid'), 0o4751);
+  mkdirSync(join(root, 'keep', 'build'), { recursive: true });
+  writeFileSync(join(root, 'keep', 'build', 'o'), 'o');
+  writeFileSync(join(root, 'keep', 'x.tmp'), 't');
+  writeFileSync(join(root, 'build'), 'a file named like an excluded directory');
+  for (const excludes of [[], [`${root}/.cache/`, '*.tmp', 'build/', 'd/e'], ['*']]) {
+    const byFind = scanTrees([root], excludes, { walker: 'find' }).trees[0]!.entries;
+    const byNode = scanTrees([root], excludes, { walker: 'node' }).trees[0]!.entries;
+    assert.deepEqual([...byFind].sort(), [...byNode].sort(), JSON.stringify(excludes));
+  }
+  const pruned = scanTrees([root], ['build/'], { walker: 'find' }).trees[0]!.entries;
+  assert.ok(pruned.has('build'), 'a file is not pruned by a directory-only rule');
+  assert.ok(!pruned.has('keep/build') && !pruned.has('keep/build/o'));
+  const st = statSync(join(root, 'suid'));
+  assert.match(
+    pruned.get('suid')!,
+    new RegExp(`^f \\d+ ${st.ino} 1 \\d+\\.\\d{10} \\d+\\.\\d{10} 4751 `),
+  );
+});
+
+test('an unreadable directory is known as such (find gives way to the Node walk)', (t) => {
+  if (process.getuid?.() === 0) {
+    t.skip('root reads every directory');
+    return;
+  }
+  const root = tree();
+  chmodSync(join(root, 'd'), 0o000);
+  try {
+    const scan = scanTrees([root], []);
+    assert.deepEqual(scan.unreadable, [join(root, 'd')]);
+    assert.ok(scan.trees[0]!.entries.has('d'));
+  } finally {
+    chmodSync(join(root, 'd'), 0o755);
+  }
 });
