@@ -103,14 +103,15 @@ test('a damaged index: a full pass that catches the change', async () => {
   const damaged = readFileSync(opts.indexFile!);
   damaged[damaged.length - 5] = damaged[damaged.length - 5]! ^ 0x01;
   writeFileSync(opts.indexFile!, damaged);
-  writeFileSync(join(sources[0]!, 'a.txt'), 'A\n');
+  // another size: a full pass is rsync's quick check (size, and the mtime in whole seconds)
+  writeFileSync(join(sources[0]!, 'a.txt'), 'AAA\n');
   const run = await runBackup(opts);
   assert.equal(run.pass, 'full');
   assert.match(run.fullBecause ?? '', /damaged/);
   assert.equal(metaPass(run.snapshot), 'full');
   assertNewestIs(run, sources);
   // the full pass wrote a sound index again: the next run is an incremental
-  writeFileSync(join(sources[0]!, 'a.txt'), 'AA\n');
+  writeFileSync(join(sources[0]!, 'a.txt'), 'BBB\n');
   const next = await runBackup(opts);
   assert.equal(next.pass, 'incremental');
   assertNewestIs(next, sources);
