@@ -109,7 +109,7 @@ async function runSize(
   const tree = generateTree(spec);
   progress.done(`${formatBytes(tree.bytes)} in ${tree.dirs} directories`);
   progress.start('change index scan');
-  const indexScan = measureIndexScan(source);
+  const indexScan = await measureIndexScan(source);
   progress.done(`${indexScan.entries} entries in ${indexScan.seconds.toFixed(2)} s`);
   progress.start('hardlink clone alone');
   const clone = await measureClone(source, work);

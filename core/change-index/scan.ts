@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { lstatSync, readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { sourceTrees } from '../gate/trees.js';
 import { findPruneArgs, treeExcludeMatcher, type ExcludeMatcher } from './excludes.js';
@@ -36,8 +36,6 @@ export interface ScanResult {
 /** find's -printf for one entry: the relative path, then the fields as entryFields spells them */
 const FIND_FORMAT = '%P\\0%y %D %i %s %T@ %C@ %m %U %G %n\\0';
 const FIND_ENV = { PATH: '/usr/bin:/bin', LC_ALL: 'C' };
-/** decode find's output in pieces: one string of a million-file tree's output is too long */
-const DECODE_PIECE = 64 * 1024 * 1024;
 
 function typeChar(st: BigIntStats): string {
   if (st.isFile()) return 'f';
@@ -102,17 +100,31 @@ function walkInNode(tree: string, matcher: ExcludeMatcher, walk: TreeWalk): void
   }
 }
 
-/** Splits find's NUL-terminated output into strings, decoding at most DECODE_PIECE at a time. */
-function* findRecords(out: Buffer): Generator<string[]> {
-  let start = 0;
-  while (start < out.length) {
-    let end = Math.min(out.length, start + DECODE_PIECE);
-    if (end < out.length) end = out.lastIndexOf(0, end - 1) + 1;
-    if (end <= start) end = out.length; // one record longer than a piece: cannot happen (PATH_MAX)
-    const parts = out.toString('utf8', start, end).split('\0');
+/** Reads find's NUL-separated records as they come: path, fields, path, fields, … */
+class RecordReader {
+  private rest: Buffer = Buffer.alloc(0);
+  private rel: string | undefined;
+  constructor(private readonly onEntry: (rel: string, fields: string) => void) {}
+
+  push(chunk: Buffer): void {
+    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    const end = data.lastIndexOf(0) + 1; // a NUL never sits inside a UTF-8 sequence
+    this.rest = data.subarray(end);
+    if (end === 0) return;
+    const parts = data.toString('utf8', 0, end).split('\0');
     parts.pop(); // after the last NUL
-    yield parts;
-    start = end;
+    for (const part of parts) {
+      if (this.rel === undefined) this.rel = part;
+      else {
+        this.onEntry(this.rel, part);
+        this.rel = undefined;
+      }
+    }
+  }
+
+  /** whether the output ended after a whole record */
+  complete(): boolean {
+    return this.rest.length === 0 && this.rel === undefined;
   }
 }
 
@@ -122,7 +134,7 @@ function walkWithFind(
   excludes: readonly string[],
   matcher: ExcludeMatcher,
   walk: TreeWalk,
-): boolean {
+): Promise<boolean> {
   const args = [
     '-H',
     tree,
@@ -132,45 +144,39 @@ function walkWithFind(
     '-printf',
     FIND_FORMAT,
   ];
-  const result = spawnSync('find', args, {
-    env: FIND_ENV,
-    maxBuffer: 2 ** 32 - 1,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (result.error || result.status !== 0 || result.stderr.length > 0) return false;
   // pre-order: a directory comes right before what is inside it, so an excluded one's
   // contents are the entries that follow it with its path as their prefix
   let skipBelow: string | undefined;
-  let rel: string | undefined;
-  for (const parts of findRecords(result.stdout)) {
-    for (const part of parts) {
-      if (rel === undefined) {
-        rel = part;
-        continue;
-      }
-      const fields = part;
-      const path = rel;
-      rel = undefined;
-      if (skipBelow !== undefined && path.startsWith(skipBelow)) continue;
-      skipBelow = undefined;
-      if (path.includes('\uFFFD')) walk.lossyNames++;
-      const isDir = fields.charCodeAt(0) === 100; // "d"
-      if (matcher.excludes(path, isDir)) {
-        if (isDir) skipBelow = `${path}/`;
-        continue;
-      }
-      walk.entries.set(path, fields);
+  const reader = new RecordReader((path, fields) => {
+    if (skipBelow !== undefined && path.startsWith(skipBelow)) return;
+    skipBelow = undefined;
+    if (path.includes('\uFFFD')) walk.lossyNames++;
+    const isDir = fields.charCodeAt(0) === 100; // "d"
+    if (matcher.excludes(path, isDir)) {
+      if (isDir) skipBelow = `${path}/`;
+      return;
     }
-  }
-  return rel === undefined;
+    walk.entries.set(path, fields);
+  });
+  return new Promise((resolve) => {
+    const child = spawn('find', args, { env: FIND_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let complained = false;
+    child.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
+    child.stderr.on('data', () => (complained = true));
+    child.once('error', () => resolve(false));
+    child.once('close', (code) => resolve(code === 0 && !complained && reader.complete()));
+  });
 }
 
-/** Scans the trees of `sources` (as the pull copies them), skipping what `excludes` names. */
-export function scanTrees(
+/**
+ * Scans the trees of `sources` (as the pull copies them), skipping what `excludes` names. find
+ * runs in a process of its own while this one reads its output (and may do other work).
+ */
+export async function scanTrees(
   sources: readonly string[],
   excludes: readonly string[],
   options: { walker?: 'find' | 'node' } = {},
-): ScanResult {
+): Promise<ScanResult> {
   const started = performance.now();
   const result: ScanResult = {
     trees: [],
@@ -184,7 +190,7 @@ export function scanTrees(
     // the root as the gate pins it (an operator's symlink to it is followed), the rest lstat
     const root = entryFields(statSync(tree, { bigint: true }));
     let walk: TreeWalk = { entries: new Map([[TREE_ROOT, root]]), lossyNames: 0, unreadable: [] };
-    if (options.walker === 'node' || !walkWithFind(tree, excludes, matcher, walk)) {
+    if (options.walker === 'node' || !(await walkWithFind(tree, excludes, matcher, walk))) {
       walk = { entries: new Map([[TREE_ROOT, root]]), lossyNames: 0, unreadable: [] };
       walkInNode(tree, matcher, walk);
     }

@@ -63,11 +63,10 @@ export interface BackupRunResult {
 }
 
 async function withConnection<T>(
-  host: HostConfig,
-  identityKey: string,
+  connecting: Promise<HandoffConnection>,
   use: (conn: HandoffConnection) => Promise<T>,
 ): Promise<T> {
-  const conn = await connectToBackupHost(host, identityKey);
+  const conn = await connecting;
   try {
     return await use(conn);
   } finally {
@@ -110,17 +109,29 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
   const startedAt = new Date().toISOString();
   signal?.throwIfAborted();
   const excludes = effectiveExcludes(config);
-  const plan = options.indexFile
-    ? planBackup({
-        indexFile: options.indexFile,
-        sources,
-        excludes,
-        forceFull: options.full,
-        schedule: config.fullPass,
-      })
-    : undefined;
   options.onStage?.('connecting');
-  return withConnection(host, identityKey, async (conn) => {
+  // the connection to the backup host comes up while the sources are scanned
+  const connecting = connectToBackupHost(host, identityKey);
+  connecting.catch(() => {}); // a failure is seen where it is awaited
+  let plan: BackupPlan | undefined;
+  try {
+    plan = options.indexFile
+      ? await planBackup({
+          indexFile: options.indexFile,
+          sources,
+          excludes,
+          forceFull: options.full,
+          schedule: config.fullPass,
+        })
+      : undefined;
+  } catch (err) {
+    void connecting.then(
+      (c) => c.close(),
+      () => {},
+    );
+    throw err;
+  }
+  return withConnection(connecting, async (conn) => {
     const clientKey = generateKeyPair('pullback-one-time-client');
     const hostKey = generateKeyPair('pullback-one-time-host');
     const tunnel = options.reach === 'tunnel';
@@ -160,7 +171,9 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
             carryPullThroughTunnel(conn, response.tunnel, oneShot).catch(
               (err: unknown) => (tunnelFailure = err),
             );
-          if (response.type === 'accepted') options.onStage?.('transferring');
+          if (response.type === 'accepted') {
+            options.onStage?.('transferring');
+          }
           if (response.type === 'progress') options.onProgress?.(response);
         },
         signal,
@@ -245,7 +258,7 @@ function keepIndex(
 
 /** Asks the backup host who we are to it: proves the key is accepted and the host key pinned. */
 export async function helloBackupHost(host: HostConfig, identityKey: string) {
-  return withConnection(host, identityKey, async (conn) => {
+  return withConnection(connectToBackupHost(host, identityKey), async (conn) => {
     const final = await exchange(conn, {
       v: PROTOCOL_VERSION,
       type: 'hello',
@@ -262,7 +275,7 @@ export async function listRemoteSnapshots(
   host: HostConfig,
   identityKey: string,
 ): Promise<SnapshotSummary[]> {
-  return withConnection(host, identityKey, async (conn) => {
+  return withConnection(connectToBackupHost(host, identityKey), async (conn) => {
     const final = await exchange(conn, { v: PROTOCOL_VERSION, type: 'list' });
     if (final.type !== 'snapshots')
       throw new PullbackError('PROTOCOL', `expected "snapshots", got "${final.type}"`);

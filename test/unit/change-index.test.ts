@@ -34,31 +34,31 @@ function tree(): string {
 
 test('the scan sees a same-size rewrite with the mtime set back (ctime differs)', async () => {
   const root = tree();
-  const before = scanTrees([root], []);
+  const before = await scanTrees([root], []);
   const st = statSync(join(root, 'a.txt'));
   await new Promise((r) => setTimeout(r, 20));
   writeFileSync(join(root, 'a.txt'), 'BBBB');
   utimesSync(join(root, 'a.txt'), st.atime, st.mtime);
-  const changes = compareWithIndex(scanTrees([root], []), before.trees);
+  const changes = compareWithIndex(await scanTrees([root], []), before.trees);
   assert.deepEqual(changes.trees[0]!.changed, ['a.txt']);
   assert.deepEqual(changes.trees[0]!.deleted, []);
 });
 
-test('deletions are listed once per deleted subtree; a type change is deleted and changed', () => {
+test('deletions are listed once per deleted subtree; a type change is deleted and changed', async () => {
   const root = tree();
-  const before = scanTrees([root], []);
+  const before = await scanTrees([root], []);
   // replace d/ (with d/e/f) by a file
   const fs = { rm: (p: string) => import('node:fs').then((m) => m.rmSync(p, { recursive: true })) };
-  return fs.rm(join(root, 'd')).then(() => {
+  return fs.rm(join(root, 'd')).then(async () => {
     writeFileSync(join(root, 'd'), 'now a file');
-    const changes = compareWithIndex(scanTrees([root], []), before.trees).trees[0]!;
+    const changes = compareWithIndex(await scanTrees([root], []), before.trees).trees[0]!;
     assert.deepEqual(changes.deleted, ['d']);
     assert.ok(changes.changed.includes('d'));
     assert.ok(changes.changed.includes('.'), 'the tree root changed (an entry replaced)');
   });
 });
 
-test('excludes: anchored, unanchored, directory-only and wildcards, as the tree rsync gets them', () => {
+test('excludes: anchored, unanchored, directory-only and wildcards, as the tree rsync gets them', async () => {
   const m = treeExcludeMatcher('/home/u', [
     '/home/u/.cache/',
     '*.tmp',
@@ -75,13 +75,13 @@ test('excludes: anchored, unanchored, directory-only and wildcards, as the tree 
   assert.equal(m.excludes('a/b/d/c', false), false, '"*" stops at "/"');
   assert.equal(m.excludes('other/x', false), false, 'anchored in another tree');
   const root = tree();
-  const scan = scanTrees([root], [`${root}/.cache/`]);
+  const scan = await scanTrees([root], [`${root}/.cache/`]);
   assert.ok(![...scan.trees[0]!.entries.keys()].some((k) => k.startsWith('.cache')));
 });
 
-test('the index file round-trips, is 0600, and a damaged one is refused, not trusted', () => {
+test('the index file round-trips, is 0600, and a damaged one is refused, not trusted', async () => {
   const root = tree();
-  const scan = scanTrees([root], []);
+  const scan = await scanTrees([root], []);
   const file = join(mkdtempSync(join(tmpdir(), 'pullback-index-file-')), 'idx', 'home.idx');
   const header = {
     host: 'home',
@@ -105,7 +105,7 @@ test('the index file round-trips, is 0600, and a damaged one is refused, not tru
   assert.match(String(readChangeIndex(join(file, '..', 'none.idx'))), /no change index/);
 });
 
-test('find and the Node walk give the same entries (types, modes, excludes, pruned rules)', () => {
+test('find and the Node walk give the same entries (types, modes, excludes, pruned rules)', async () => {
   const root = tree();
   symlinkSync('d/e', join(root, 'link'));
   execFileSync('mkfifo', [join(root, 'fifo')]);
@@ -116,11 +116,11 @@ test('find and the Node walk give the same entries (types, modes, excludes, prun
   writeFileSync(join(root, 'keep', 'x.tmp'), 't');
   writeFileSync(join(root, 'build'), 'a file named like an excluded directory');
   for (const excludes of [[], [`${root}/.cache/`, '*.tmp', 'build/', 'd/e'], ['*']]) {
-    const byFind = scanTrees([root], excludes, { walker: 'find' }).trees[0]!.entries;
-    const byNode = scanTrees([root], excludes, { walker: 'node' }).trees[0]!.entries;
+    const byFind = (await scanTrees([root], excludes, { walker: 'find' })).trees[0]!.entries;
+    const byNode = (await scanTrees([root], excludes, { walker: 'node' })).trees[0]!.entries;
     assert.deepEqual([...byFind].sort(), [...byNode].sort(), JSON.stringify(excludes));
   }
-  const pruned = scanTrees([root], ['build/'], { walker: 'find' }).trees[0]!.entries;
+  const pruned = (await scanTrees([root], ['build/'], { walker: 'find' })).trees[0]!.entries;
   assert.ok(pruned.has('build'), 'a file is not pruned by a directory-only rule');
   assert.ok(!pruned.has('keep/build') && !pruned.has('keep/build/o'));
   const st = statSync(join(root, 'suid'));
@@ -130,7 +130,7 @@ test('find and the Node walk give the same entries (types, modes, excludes, prun
   );
 });
 
-test('an unreadable directory is known as such (find gives way to the Node walk)', (t) => {
+test('an unreadable directory is known as such (find gives way to the Node walk)', async (t) => {
   if (process.getuid?.() === 0) {
     t.skip('root reads every directory');
     return;
@@ -138,7 +138,7 @@ test('an unreadable directory is known as such (find gives way to the Node walk)
   const root = tree();
   chmodSync(join(root, 'd'), 0o000);
   try {
-    const scan = scanTrees([root], []);
+    const scan = await scanTrees([root], []);
     assert.deepEqual(scan.unreadable, [join(root, 'd')]);
     assert.ok(scan.trees[0]!.entries.has('d'));
   } finally {
