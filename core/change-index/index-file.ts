@@ -49,9 +49,16 @@ const headerSchema = z
 
 export type ChangeIndexHeader = z.infer<typeof headerSchema>;
 
+/** One tree of the index, in the order the scan found its entries (paths and fields side by side). */
+export interface IndexTree {
+  tree: string;
+  rels: string[];
+  fields: string[];
+}
+
 export interface ChangeIndex {
   header: ChangeIndexHeader;
-  trees: TreeScan[];
+  trees: IndexTree[];
 }
 
 /** Where the index of `host` lives (host names are [A-Za-z0-9._-], see client-schema.ts). */
@@ -151,21 +158,24 @@ export function readChangeIndex(file: string): ChangeIndex | string {
   if (body.length !== header.bytes) return 'damaged (cut short)';
   if (createHash('sha256').update(body).digest('hex') !== header.sha256)
     return 'damaged (checksum)';
-  const fields = body.toString('utf8').split('\0');
-  fields.pop(); // after the last NUL
-  const trees: TreeScan[] = [];
-  let current: TreeScan | undefined;
-  for (let i = 0; i < fields.length; i += 2) {
-    const key = fields[i]!;
-    const value = fields[i + 1];
-    if (value === undefined) return 'damaged (odd field count)';
+  const parts = body.toString('utf8').split('\0');
+  parts.pop(); // after the last NUL
+  if (parts.length % 2 !== 0) return 'damaged (odd field count)';
+  const trees: IndexTree[] = [];
+  let current: IndexTree | undefined;
+  for (let i = 0; i < parts.length; i += 2) {
+    const key = parts[i]!;
+    const value = parts[i + 1]!;
     if (key === TREE_MARK) {
-      current = { tree: value, entries: new Map() };
+      current = { tree: value, rels: [], fields: [] };
       trees.push(current);
     } else if (!current) return 'damaged (entry before its tree)';
-    else current.entries.set(key, value);
+    else {
+      current.rels.push(key);
+      current.fields.push(value);
+    }
   }
-  const count = trees.reduce((n, t) => n + t.entries.size, 0);
+  const count = trees.reduce((n, t) => n + t.rels.length, 0);
   if (count !== header.entries) return 'damaged (entry count)';
   return { header, trees };
 }

@@ -94,7 +94,8 @@ test('the index file round-trips, is 0600, and a damaged one is refused, not tru
   assert.equal(statSync(join(file, '..')).mode & 0o777, 0o700);
   const back = readChangeIndex(file);
   assert.ok(typeof back !== 'string');
-  assert.deepEqual([...back.trees[0]!.entries], [...scan.trees[0]!.entries]);
+  assert.deepEqual(back.trees[0]!.rels, [...scan.trees[0]!.entries.keys()]);
+  assert.deepEqual(back.trees[0]!.fields, [...scan.trees[0]!.entries.values()]);
   assert.equal(back.header.snapshot, header.snapshot);
   const data = readFileSync(file);
   writeFileSync(file, data.subarray(0, data.length - 5));
@@ -143,5 +144,87 @@ test('an unreadable directory is known as such (find gives way to the Node walk)
     assert.ok(scan.trees[0]!.entries.has('d'));
   } finally {
     chmodSync(join(root, 'd'), 0o755);
+  }
+});
+
+test('the comparison in find order finds the same changes as one by name, whatever moved', () => {
+  // scans of a tree that lost, gained, changed and reordered entries, as a find may list them
+  const entries = (pairs: [string, string][]) => new Map(pairs);
+  const scanOf = (pairs: [string, string][]) => ({
+    trees: [{ tree: '/t', entries: entries(pairs) }],
+    lossyNames: 0,
+    unreadable: [],
+    entries: pairs.length,
+    durationMs: 0,
+  });
+  const before: [string, string][] = [
+    ['.', 'd 1'],
+    ['a', 'f 1'],
+    ['b', 'd 1'],
+    ['b/x', 'f 1'],
+    ['b/y', 'f 1'],
+    ['c', 'f 1'],
+    ['d', 'f 1'],
+    ['e', 'f 1'],
+  ];
+  const after: [string, string][] = [
+    ['.', 'd 2'],
+    ['new1', 'f 1'],
+    ['new2', 'f 1'],
+    ['a', 'f 1'],
+    ['b', 'd 1'],
+    ['b/y', 'f 2'],
+    ['e', 'f 1'],
+    ['d', 'f 1'],
+    ['c', 'd 9'],
+    ['z', 'f 1'],
+  ];
+  const changes = compareWithIndex(scanOf(after), [
+    { tree: '/t', rels: before.map(([r]) => r), fields: before.map(([, f]) => f) },
+  ]).trees[0]!;
+  assert.deepEqual(changes.changed, ['.', 'b/y', 'c', 'new1', 'new2', 'z']);
+  assert.deepEqual(changes.deleted, ['b/x', 'c']);
+});
+
+test('the comparison in find order agrees with a comparison by name on random edits (seed 7)', () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let round = 0; round < 200; round++) {
+    const before: [string, string][] = [['.', 'd 0']];
+    for (let k = 0; k < 1 + rnd(40); k++) before.push([`e${k}`, `f ${rnd(3)}`]);
+    const after = before
+      .filter(() => rnd(10) > 0)
+      .map(([r, f]): [string, string] => {
+        return [r, rnd(8) === 0 ? `f ${rnd(3) + 5}` : f];
+      });
+    for (let k = 0; k < rnd(6); k++)
+      after.splice(rnd(after.length + 1), 0, [`n${round}-${k}`, 'f 1']);
+    if (rnd(3) === 0 && after.length > 2) {
+      const at = rnd(after.length - 1);
+      after.push(...after.splice(at, 1 + rnd(after.length - at))); // a run of entries moves
+    }
+    const old = new Map(before);
+    const expected = after
+      .filter(([r, f]) => old.get(r) !== f)
+      .map(([r]) => r)
+      .sort();
+    const now = new Map(after);
+    // gone, or of another type now (a type change is deleted and changed)
+    const gone = before.filter(([r, f]) => !now.has(r) || now.get(r)![0] !== f[0]).map(([r]) => r);
+    const changes = compareWithIndex(
+      {
+        trees: [{ tree: '/t', entries: new Map(after) }],
+        lossyNames: 0,
+        unreadable: [],
+        entries: after.length,
+        durationMs: 0,
+      },
+      [{ tree: '/t', rels: before.map(([r]) => r), fields: before.map(([, f]) => f) }],
+    ).trees[0]!;
+    assert.deepEqual(changes.changed, expected, `round ${round}`);
+    assert.deepEqual(changes.deleted, gone.sort(), `round ${round}`);
   }
 });
