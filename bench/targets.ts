@@ -127,8 +127,11 @@ function incrementalTargets(size: SizeResult): TargetCheck[] {
               why:
                 `${describeSplit(medianStages(ranTool(size, id), phase))}; the handoff includes the client's ` +
                 `change index scan (${formatSeconds(size.indexScan.seconds)} alone), the index comparison and, ` +
-                `on the backup host, ${snapshotStep(id, size)}. Bare rsync with the same flags takes ${formatSeconds(rsync)} ` +
-                `(${formatRatio(rsync / yardstick.seconds)} of ${yardstick.label}).`,
+                `on the backup host, ${snapshotStep(id, size)}.` +
+                (Number.isFinite(rsync)
+                  ? ` Bare rsync with the same flags takes ${formatSeconds(rsync)} ` +
+                    `(${formatRatio(rsync / yardstick.seconds)} of ${yardstick.label}).`
+                  : ''),
             }),
       });
     }
