@@ -8,8 +8,9 @@ export interface IndexScanTime {
 }
 
 /** Median of three scans of `source` (warm cache, as right after the tree was written). */
-export function measureIndexScan(source: string): IndexScanTime {
-  const runs = [0, 1, 2].map(() => scanTrees([source], []));
+export async function measureIndexScan(source: string): Promise<IndexScanTime> {
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(await scanTrees([source], []));
   return {
     seconds: median(runs.map((r) => r.durationMs / 1000)),
     entries: runs[0]!.entries,

@@ -66,8 +66,12 @@ function mainTable(size: SizeResult, runs: number): string[] {
   }
   const scan = size.indexScan;
   lines.push(
-    `| change index scan alone (client; ${scan.entries.toLocaleString('en')} entries, lstat walk) | – | ${formatSeconds(scan.seconds)} | ${formatSeconds(scan.seconds)} | | | | | |`,
+    `| change index scan alone (client; ${scan.entries.toLocaleString('en')} entries, find walk) | – | ${formatSeconds(scan.seconds)} | ${formatSeconds(scan.seconds)} | | | | | |`,
   );
+  if (size.clone)
+    lines.push(
+      `| hardlink clone alone (backup host; in lanes, one \`cp -a --link\` per core) | – | – | ${formatSeconds(size.clone.lanes)} (one cp: ${formatSeconds(size.clone.oneCp)}) | | | | | |`,
+    );
   if (runs > 1) {
     lines.push('', 'Every run, seconds (full / no-change / 1 %-change):', '');
     for (const tool of size.tools.filter((t) => !t.skipped))

@@ -1,5 +1,6 @@
 import type { HandoffTimings } from './handoff-overhead.js';
 import type { IndexScanTime } from './index-scan.js';
+import type { CloneTime } from './clone-alone.js';
 import type { MachineFacts } from './machine.js';
 import type { LoadCounters } from './system-load.js';
 import type { TreeChange } from './tree.js';
@@ -39,6 +40,8 @@ export interface SizeResult {
   tools: ToolResult[];
   /** the change index's scan of the tree (core/change-index/scan.ts), on its own */
   indexScan: IndexScanTime;
+  /** the backup host's hardlink clone of a tree like it (bench/clone-alone.ts); absent in older results */
+  clone?: CloneTime;
   /** the 1-minute load average when this size started and when it ended */
   loadAverage: { start: number; end: number };
   durationSeconds: number;

@@ -10,6 +10,7 @@ import { syncDisks } from './disk-usage.js';
 import { timed } from './exec.js';
 import { measureHandoff } from './handoff-overhead.js';
 import { measureIndexScan } from './index-scan.js';
+import { measureClone } from './clone-alone.js';
 import { machineFacts } from './machine.js';
 import { ProgressLine } from './progress.js';
 import { formatBytes, renderMarkdown } from './report.js';
@@ -109,8 +110,11 @@ async function runSize(
   const tree = generateTree(spec);
   progress.done(`${formatBytes(tree.bytes)} in ${tree.dirs} directories`);
   progress.start('change index scan');
-  const indexScan = measureIndexScan(source);
+  const indexScan = await measureIndexScan(source);
   progress.done(`${indexScan.entries} entries in ${indexScan.seconds.toFixed(2)} s`);
+  progress.start('hardlink clone alone');
+  const clone = await measureClone(source, work);
+  progress.done(`one cp ${clone.oneCp.toFixed(2)} s, in lanes ${clone.lanes.toFixed(2)} s`);
 
   const hardlink = new PullbackTool({ backend: 'hardlink', source, work, volumeBytes: 0 });
   const rsync = new BareRsyncTool({ source, work });
@@ -197,6 +201,7 @@ async function runSize(
       change: change ?? { files: 0, changedBytes: 0, changedBlockBytes: 0 },
       tools: tools.map((t) => results.get(t)!),
       indexScan,
+      clone,
       loadAverage: { start: loadAtStart, end: loadAverage() },
       durationSeconds: (Date.now() - startedAt) / 1000,
     };

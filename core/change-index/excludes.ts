@@ -72,3 +72,40 @@ export function treeExcludeMatcher(tree: string, excludes: readonly string[]): E
     },
   };
 }
+
+/** A glob that find's -name and -path read exactly as rsync does (no "**", classes, escapes). */
+const PLAIN_GLOB = /^[A-Za-z0-9._ +,=@%~-]*(?:\*[A-Za-z0-9._ +,=@%~-]*)*$/;
+const LITERAL = /^[A-Za-z0-9._ +,=@%~/-]+$/;
+
+/**
+ * find(1) arguments that prune (do not descend into) what a tree's rules surely exclude: an
+ * anchored literal path, or a one-component name of letters and "*". Only an optimisation: the
+ * scan still applies every rule to what find prints, and a rule not translated here only costs
+ * the walk of what it excludes. Never prunes more than rsync excludes (that would lose changes).
+ */
+export function findPruneArgs(tree: string, excludes: readonly string[]): string[] {
+  const base = tree === '/' ? '' : tree;
+  const tests: string[][] = [];
+  for (const pattern of excludesForTree(tree, excludes)) {
+    const dirOnly = pattern.endsWith('/');
+    const body = dirOnly ? pattern.slice(0, -1) : pattern;
+    if (body === '' || body === '/' || rule(pattern) === undefined) continue;
+    const typed = dirOnly ? ['-type', 'd'] : [];
+    if (body.startsWith('/')) {
+      const path = body.slice(1);
+      if (!LITERAL.test(path) || path.split('/').some((p) => p === '' || p === '.' || p === '..'))
+        continue;
+      tests.push(['-path', `${base}/${path}`, ...typed]);
+    } else if (PLAIN_GLOB.test(body) && body !== '.' && body !== '..') {
+      tests.push(['-name', body, ...typed]);
+    }
+  }
+  if (tests.length === 0) return [];
+  return [
+    '(',
+    ...tests.flatMap((t, i) => (i ? ['-o', '(', ...t, ')'] : ['(', ...t, ')'])),
+    ')',
+    '-prune',
+    '-o',
+  ];
+}

@@ -24,7 +24,8 @@ import type { TreeScan } from './scan.js';
  *   /\0<tree>\0<rel>\0<fields>\0<rel>\0<fields>\0…/\0<tree>\0…
  *
  * NUL separates (no path holds one), "/" (never a relative path) starts a tree; the header carries the body's length and sha256, so a
- * damaged or cut file is found and ignored (the run falls back to a full pass).
+ * damaged or cut file is found and ignored (the run falls back to a full pass). Version 2: the
+ * fields as find(1) prints them (scan.ts); an index of version 1 reads as damaged (a full pass).
  */
 
 const FORMAT = 'pullback-change-index';
@@ -33,7 +34,7 @@ const TREE_MARK = '/';
 const headerSchema = z
   .object({
     format: z.literal(FORMAT),
-    version: z.literal(1),
+    version: z.literal(2),
     host: z.string(),
     snapshot: z.string().refine(isSnapshotId),
     /** sha256 of the trees and excludes the scan was made with */
@@ -48,9 +49,16 @@ const headerSchema = z
 
 export type ChangeIndexHeader = z.infer<typeof headerSchema>;
 
+/** One tree of the index, in the order the scan found its entries (paths and fields side by side). */
+export interface IndexTree {
+  tree: string;
+  rels: string[];
+  fields: string[];
+}
+
 export interface ChangeIndex {
   header: ChangeIndexHeader;
-  trees: TreeScan[];
+  trees: IndexTree[];
 }
 
 /** Where the index of `host` lives (host names are [A-Za-z0-9._-], see client-schema.ts). */
@@ -101,7 +109,7 @@ export function writeChangeIndex(
   }
   const full: ChangeIndexHeader = {
     format: FORMAT,
-    version: 1,
+    version: 2,
     ...header,
     entries: trees.reduce((n, t) => n + t.entries.size, 0),
     bytes,
@@ -150,21 +158,24 @@ export function readChangeIndex(file: string): ChangeIndex | string {
   if (body.length !== header.bytes) return 'damaged (cut short)';
   if (createHash('sha256').update(body).digest('hex') !== header.sha256)
     return 'damaged (checksum)';
-  const fields = body.toString('utf8').split('\0');
-  fields.pop(); // after the last NUL
-  const trees: TreeScan[] = [];
-  let current: TreeScan | undefined;
-  for (let i = 0; i < fields.length; i += 2) {
-    const key = fields[i]!;
-    const value = fields[i + 1];
-    if (value === undefined) return 'damaged (odd field count)';
+  const parts = body.toString('utf8').split('\0');
+  parts.pop(); // after the last NUL
+  if (parts.length % 2 !== 0) return 'damaged (odd field count)';
+  const trees: IndexTree[] = [];
+  let current: IndexTree | undefined;
+  for (let i = 0; i < parts.length; i += 2) {
+    const key = parts[i]!;
+    const value = parts[i + 1]!;
     if (key === TREE_MARK) {
-      current = { tree: value, entries: new Map() };
+      current = { tree: value, rels: [], fields: [] };
       trees.push(current);
     } else if (!current) return 'damaged (entry before its tree)';
-    else current.entries.set(key, value);
+    else {
+      current.rels.push(key);
+      current.fields.push(value);
+    }
   }
-  const count = trees.reduce((n, t) => n + t.entries.size, 0);
+  const count = trees.reduce((n, t) => n + t.rels.length, 0);
   if (count !== header.entries) return 'damaged (entry count)';
   return { header, trees };
 }

@@ -49,8 +49,8 @@ export interface PlanOptions {
 
 const DAY_MS = 24 * 3600 * 1000;
 
-export function planBackup(o: PlanOptions): BackupPlan {
-  const scan = scanTrees(o.sources, o.excludes);
+export async function planBackup(o: PlanOptions): Promise<BackupPlan> {
+  const scan = await scanTrees(o.sources, o.excludes);
   const key = sourcesKey(o.sources, o.excludes);
   const schedule = o.schedule ?? DEFAULT_FULL_PASS;
   const now = o.now ?? new Date();

@@ -69,7 +69,15 @@ export async function withConnection<T>(
   use: (conn: HandoffConnection) => Promise<T>,
   signal?: AbortSignal,
 ): Promise<T> {
-  const conn = await connectToBackupHost(host, identityKey, { signal });
+  return useConnection(connectToBackupHost(host, identityKey, { signal }), use);
+}
+
+/** `use` the connection once it is up (it may be coming up meanwhile), and close it after. */
+async function useConnection<T>(
+  connecting: Promise<HandoffConnection>,
+  use: (conn: HandoffConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await connecting;
   try {
     return await use(conn);
   } finally {
@@ -112,18 +120,30 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
   const startedAt = new Date().toISOString();
   signal?.throwIfAborted();
   const excludes = effectiveExcludes(config);
-  const plan = options.indexFile
-    ? planBackup({
-        indexFile: options.indexFile,
-        sources,
-        excludes,
-        forceFull: options.full,
-        schedule: config.fullPass,
-        senderReadsMore: config.mode === 'system',
-      })
-    : undefined;
   options.onStage?.('connecting');
-  return withConnection(host, identityKey, async (conn) => {
+  // the connection to the backup host comes up while the sources are scanned
+  const connecting = connectToBackupHost(host, identityKey, { signal });
+  connecting.catch(() => {}); // a failure is seen where it is awaited
+  let plan: BackupPlan | undefined;
+  try {
+    plan = options.indexFile
+      ? await planBackup({
+          indexFile: options.indexFile,
+          sources,
+          excludes,
+          forceFull: options.full,
+          schedule: config.fullPass,
+          senderReadsMore: config.mode === 'system',
+        })
+      : undefined;
+  } catch (err) {
+    void connecting.then(
+      (c) => c.close(),
+      () => {},
+    );
+    throw err;
+  }
+  return useConnection(connecting, async (conn) => {
     const clientKey = generateKeyPair('pullback-one-time-client');
     const hostKey = generateKeyPair('pullback-one-time-host');
     const tunnel = options.reach === 'tunnel';
@@ -163,7 +183,9 @@ export async function runBackup(options: BackupRunOptions): Promise<BackupRunRes
             carryPullThroughTunnel(conn, response.tunnel, oneShot).catch(
               (err: unknown) => (tunnelFailure = err),
             );
-          if (response.type === 'accepted') options.onStage?.('transferring');
+          if (response.type === 'accepted') {
+            options.onStage?.('transferring');
+          }
           if (response.type === 'progress') options.onProgress?.(response);
         },
         signal,

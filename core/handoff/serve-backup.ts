@@ -9,7 +9,8 @@ import { normaliseTree } from '../gate/trees.js';
 import type { PullOutcome } from '../pull/run-pull.js';
 import type { SshConnectionInfo } from './ssh-connection.js';
 import type { ServeContext } from './serve-context.js';
-import { pullTrees } from '../pull/pull-trees.js';
+import { pullControlPath, pullTrees } from '../pull/pull-trees.js';
+import { openSshMaster, type SshMaster } from '../pull/ssh-master.js';
 import { NO_PROGRESS, transferProgress, type TransferProgress } from '../pull/progress.js';
 import type { Lock } from '../storage/lock.js';
 import { pruneRepository } from '../storage/prune.js';
@@ -84,6 +85,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
   let slot: Lock | undefined;
   let secrets: ReturnType<typeof writeOneTimeSecrets> | undefined;
   let tunnel: TunnelRelay | undefined;
+  let master: Promise<SshMaster> | undefined;
   let overQuota = false;
   // ctx.signal: the client going away (cancel, crash, link cut, EPIPE) or serve told to stop
   ctx.input.resume(); // so that the end of input (the client's "stop") is seen
@@ -126,6 +128,21 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       });
       return;
     }
+    const remote = {
+      user: request.user,
+      host: connection.clientAddress,
+      port: request.port ?? TUNNEL_PORT,
+      identityFile: secrets.identityFile,
+      knownHostsFile: secrets.knownHostsFile,
+      bindAddress: connection.serverAddress,
+    };
+    // Direct mode: the ssh connection to the client's one-shot (already listening) comes up
+    // while the run directory is readied (a hardlink clone takes a link per entry). Tunnel
+    // mode connects through the relay, which the client joins only after "accepted".
+    if (!request.tunnel && !(incremental && incremental.trees.every((t) => !t.changed.length))) {
+      master = openSshMaster(remote, pullControlPath(secrets.dir), { signal: ctx.signal });
+      master.catch(() => {}); // its failure is the pull's to report (or nobody's, after an error)
+    }
     const run = await repo.prepareRun({ clone: incremental !== undefined });
     const pass: PassKind = run.cloned ? 'incremental' : (request.pass ?? 'full');
     let listedTrees: string[] | undefined;
@@ -154,15 +171,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       (n): n is number => typeof n === 'number' && n > 0,
     );
     const pull = {
-      remote: {
-        user: request.user,
-        host: connection.clientAddress,
-        port: request.port ?? TUNNEL_PORT,
-        identityFile: secrets.identityFile,
-        knownHostsFile: secrets.knownHostsFile,
-        bindAddress: connection.serverAddress,
-        ...(tunnel ? { proxyCommand: tunnelProxyCommand(tunnel.pullSocket) } : {}),
-      },
+      remote: tunnel ? { ...remote, proxyCommand: tunnelProxyCommand(tunnel.pullSocket) } : remote,
       sources: request.sources,
       excludes: request.excludes,
       dest: run.dest,
@@ -174,6 +183,7 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
       partialDir: run.partialDir,
       bwlimitKiB: limits.length ? Math.min(...limits) : undefined,
       controlDir: secrets.dir,
+      ...(master ? { master } : {}),
     };
     let lastProgressAt = 0;
     let shown: TransferProgress = NO_PROGRESS;
@@ -252,6 +262,10 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
     throw error;
   } finally {
     tunnel?.close();
+    await master?.then(
+      (m) => m.close(),
+      () => {},
+    );
     if (secrets) rmSync(secrets.dir, { recursive: true, force: true });
     await slot?.release();
     await lock.release();

@@ -98,8 +98,13 @@ function parseClock(text: string): number | null {
 /**
  * Splits a byte stream into lines on `\r` and `\n` alike (progress2 ends its updates with `\r`,
  * everything else with `\n`). Empty lines are dropped. Call `end()` for the unterminated rest.
+ * With `latestUpdateOnly`, of the `\r` lines that arrive together only the last is passed on
+ * (rsync writes one per file: a big tree's pull would parse each of them for nothing).
  */
-export function createLineSplitter(onLine: (line: string) => void): {
+export function createLineSplitter(
+  onLine: (line: string) => void,
+  options: { latestUpdateOnly?: boolean } = {},
+): {
   push(chunk: Buffer | string): void;
   end(): void;
 } {
@@ -107,12 +112,26 @@ export function createLineSplitter(onLine: (line: string) => void): {
   let rest = '';
   const feed = (text: string) => {
     rest += text;
-    let at: number;
-    while ((at = rest.search(/[\r\n]/)) !== -1) {
-      const line = rest.slice(0, at);
-      rest = rest.slice(at + 1);
-      if (line.trim() !== '') onLine(line);
+    let update: string | undefined;
+    let start = 0;
+    for (;;) {
+      const cr = rest.indexOf('\r', start);
+      const lf = rest.indexOf('\n', start);
+      const at = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
+      if (at === -1) break;
+      const line = rest.slice(start, at);
+      start = at + 1;
+      if (line.trim() === '') continue;
+      if (options.latestUpdateOnly && at === cr) {
+        update = line;
+        continue;
+      }
+      if (update !== undefined) onLine(update);
+      update = undefined;
+      onLine(line);
     }
+    if (update !== undefined) onLine(update);
+    rest = rest.slice(start);
     // A line that never ends (a misbehaving peer) must not grow without bound.
     if (rest.length > 64 * 1024) rest = rest.slice(-64 * 1024);
   };

@@ -10,7 +10,7 @@ import {
   type PullOutcome,
   type RunPullOptions,
 } from './run-pull.js';
-import { openSshMaster } from './ssh-master.js';
+import { openSshMaster, type SshMaster } from './ssh-master.js';
 import type { PullStats } from './stats.js';
 import { dropStaleTrees, ensureTreeDir, realTreeDir } from './tree-dirs.js';
 
@@ -47,8 +47,18 @@ export interface PullTreesOptions {
   ioTimeoutSeconds?: number;
   /** a 0700 directory of ours for ssh's control socket (the run's one-time secrets dir) */
   controlDir: string;
+  /**
+   * the master already on its way (serve opens it while it readies the run directory), on
+   * `<controlDir>/ssh-control`; the pull closes it like its own
+   */
+  master?: Promise<SshMaster>;
   rsyncPath?: string;
   sshPath?: string;
+}
+
+/** The ssh master's control socket of a pull whose secrets are in `controlDir`. */
+export function pullControlPath(controlDir: string): string {
+  return join(controlDir, 'ssh-control');
 }
 
 const SEVERITY: Record<PullMeaning, number> = { ok: 0, vanished: 1, partial: 2, failed: 3 };
@@ -130,10 +140,11 @@ export async function pullTrees(
   const done = { bytes: 0, files: 0, filesTotal: 0 };
 
   dropStaleTrees(o.dest, all);
-  const controlPath = join(o.controlDir, 'ssh-control');
+  const controlPath = pullControlPath(o.controlDir);
   let master;
   try {
-    master = await openSshMaster(o.remote, controlPath, { sshPath: o.sshPath, signal: run.signal });
+    master = await (o.master ??
+      openSshMaster(o.remote, controlPath, { sshPath: o.sshPath, signal: run.signal }));
   } catch (err) {
     return {
       exitCode: -1,

@@ -93,13 +93,16 @@ export function runPull(
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const stdout = createLineSplitter((line) => {
-      const progress = parseProgress(line);
-      if (progress) {
-        lastProgress = progress;
-        options.onProgress?.(progress);
-      } else parseStatsLine(line, stats);
-    });
+    const stdout = createLineSplitter(
+      (line) => {
+        const progress = parseProgress(line);
+        if (progress) {
+          lastProgress = progress;
+          options.onProgress?.(progress);
+        } else parseStatsLine(line, stats);
+      },
+      { latestUpdateOnly: true },
+    );
     const stderr = createLineSplitter((line) => {
       if (stderrLines.length < MAX_STDERR_LINES) stderrLines.push(line);
       else stderrLines[MAX_STDERR_LINES - 1] = line; // keep the last one: it says how it ended

@@ -3,6 +3,7 @@ import type { SnapshotInfo } from './metadata.js';
 import { btrfsBackend, isOnBtrfsSync } from './btrfs-backend.js';
 import { makeSafeToResume } from './resume.js';
 import { runTool } from '../system/exec.js';
+import { hardlinkClone } from './hardlink-clone.js';
 
 export { btrfsBackend };
 
@@ -59,7 +60,7 @@ export const hardlinkBackend: SnapshotBackend = {
   },
   async cloneIncomplete(incomplete, previous) {
     // new directories (with their xattrs and times), every other entry a hardlink
-    runTool('cp', ['-a', '--link', '--', previous.path, incomplete]);
+    await hardlinkClone(previous.path, incomplete);
   },
   async resume(incomplete) {
     await makeSafeToResume(incomplete);

@@ -1,4 +1,5 @@
-import { lstat, lutimes, rm, unlink } from 'node:fs/promises';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { lstat, lutimes, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PullbackError } from '../errors.js';
 
@@ -50,6 +51,51 @@ async function treeRoot(runDir: string, tree: string): Promise<string | undefine
   return st?.isDirectory() ? path : undefined;
 }
 
+/**
+ * Unlinks the listed non-directories of a hardlink clone (synchronously: thousands of lstats,
+ * each directory on the way checked once, the clone's directories being its own and unlinking
+ * never removing one).
+ */
+function lstatOrNone(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function unlinkListed(root: string, changed: readonly string[]): number {
+  const realDirs = new Set<string>([root]);
+  const isRealDir = (path: string) => {
+    if (realDirs.has(path)) return true;
+    const real = lstatOrNone(path)?.isDirectory() === true;
+    if (real) realDirs.add(path);
+    return real;
+  };
+  let unlinked = 0;
+  for (const rel of changed) {
+    if (rel === '.') continue; // the tree's own directory: a new inode in the clone
+    const parts = checkRelative(rel);
+    let path = root;
+    let reachable = true;
+    for (const part of parts.slice(0, -1)) {
+      path = join(path, part);
+      if (!isRealDir(path)) {
+        reachable = false;
+        break;
+      }
+    }
+    if (!reachable) continue;
+    path = join(path, parts[parts.length - 1]!);
+    const st = lstatOrNone(path);
+    // directories of a hardlink clone are its own; everything else may be an older snapshot's
+    if (!st || st.isDirectory()) continue;
+    unlinkSync(path);
+    unlinked++;
+  }
+  return unlinked;
+}
+
 export async function applyIncrementalChanges(
   runDir: string,
   trees: readonly TreeChangeList[],
@@ -66,15 +112,7 @@ export async function applyIncrementalChanges(
       applied.deleted++;
     }
     if (!unlinkChanged) continue;
-    for (const rel of changed) {
-      if (rel === '.') continue; // the tree's own directory: a new inode in the clone
-      const path = await inside(root, checkRelative(rel));
-      const st = path ? await lstat(path).catch(() => undefined) : undefined;
-      // directories of a hardlink clone are its own; everything else may be an older snapshot's
-      if (!st || st.isDirectory()) continue;
-      await unlink(path!);
-      applied.unlinked++;
-    }
+    applied.unlinked += unlinkListed(root, changed);
   }
   return applied;
 }

@@ -173,3 +173,18 @@ test("a peer's progress message maps to the same fields: extra ones dropped, the
   });
   assert.equal(transferProgress({ ...NO_PROGRESS, percent: -3 }).percent, 0);
 });
+
+test('latestUpdateOnly: of the \\r updates that arrive together only the last is passed on', () => {
+  const out: string[] = [];
+  const splitter = createLineSplitter((l) => out.push(l), { latestUpdateOnly: true });
+  splitter.push(CAPTURED_SLOW);
+  splitter.push('\nNumber of files: 222\n a\rb\rc\n');
+  splitter.end();
+  assert.deepEqual(out, [
+    '     10,605,632  17%    9.78MB/s    0:00:04  ',
+    'Number of files: 222',
+    'b',
+    'c',
+  ]);
+  assert.equal(lines(CAPTURED_SLOW).length, 5, 'without it every update is a line');
+});
