@@ -104,6 +104,10 @@ export const DEFAULT_IO_TIMEOUT_SECONDS = 300;
  * --copy-dest=D    hardlink clone: a listed file was unlinked from the clone (never written in
  *                  place: older snapshots share it); its copy in the newest snapshot is the basis.
  * --checksum       a checksum pass compares contents instead of size and mtime.
+ * --modify-window=-1  mtimes compared to the nanosecond: by default rsync compares whole
+ *                  seconds, so a same-size rewrite within the second of the stored copy's mtime
+ *                  looked unchanged to a full pass (and --link-dest linked the old content).
+ *                  Only the receiving side uses it; the sender is not told.
  * --filter='- P'   one exclude rule per pattern. Not --exclude=P: rsync reads a leading "+ " or
  *                  "- " in --exclude as a rule prefix (measured: --exclude='+ a' includes a),
  *                  while a "- " filter rule takes the rest of the string literally.
@@ -136,6 +140,7 @@ export function buildPullArgv(o: PullArgvOptions): string[] {
     '-aHAXS',
     '--numeric-ids',
     '--fake-super',
+    '--modify-window=-1',
     ...(o.listed
       ? ['--ignore-times', '--ignore-missing-args', `--files-from=:${LIST_TOKEN}`, '--from0']
       : ['--delete', '--delete-excluded']),

@@ -120,3 +120,23 @@ test('falls back to a full pass: --full, a damaged index, an index of an older s
   assert.ok(existsSync(opts.indexFile!));
   assert.ok(first.snapshot);
 });
+
+test('a full pass sees a same-size rewrite whose mtime differs from the stored copy only below the second', async () => {
+  const { source, opts, snap, assertNewestIsSource } = await client({ 'doc.txt': 'AAAA\n' });
+  const doc = join(source, 'doc.txt');
+  // the stored copy's mtime: …:00.100000000; the rewrite's: the same second, .900000000
+  const second = 1_767_225_600; // 2026-01-01T00:00:00Z
+  utimesSync(doc, second, second + 0.1);
+  const first = await runBackup({ ...opts, full: true });
+  writeFileSync(doc, 'BBBB\n');
+  utimesSync(doc, second, second + 0.9);
+  const again = await runBackup({ ...opts, full: true });
+  assert.equal(again.pass, 'full');
+  assert.equal(
+    readFileSync(join(snap(again.snapshot), source, 'doc.txt'), 'utf8'),
+    'BBBB\n',
+    'rsync compared whole seconds: the old content was linked in',
+  );
+  assert.equal(readFileSync(join(snap(first.snapshot), source, 'doc.txt'), 'utf8'), 'AAAA\n');
+  assertNewestIsSource(again.snapshot);
+});

@@ -42,6 +42,7 @@ test('the pull argv of one tree is exactly the documented rsync command, program
     '-aHAXS',
     '--numeric-ids',
     '--fake-super',
+    '--modify-window=-1',
     '--delete',
     '--delete-excluded',
     '--partial',
