@@ -5,6 +5,7 @@ import { retentionFor } from '../server/server-config.js';
 import { PROTOCOL_VERSION, type BackupRequest, type PassKind } from './messages.js';
 import { acceptedIncremental, nothingChanged } from './backup-pass.js';
 import { applyIncrementalChanges, keepTreeRootTimes } from '../storage/incremental-changes.js';
+import { forgetStoredAcls, storedAclHolders } from '../storage/stored-acls.js';
 import { normaliseTree } from '../gate/trees.js';
 import type { PullOutcome } from '../pull/run-pull.js';
 import type { SshConnectionInfo } from './ssh-connection.js';
@@ -147,6 +148,8 @@ export async function serveBackup(request: BackupRequest, ctx: ServeContext): Pr
     const pass: PassKind = run.cloned ? 'incremental' : (request.pass ?? 'full');
     let listedTrees: string[] | undefined;
     let restoreRootTimes = async () => {};
+    // btrfs full pass: rsync rewrites files inside the previous snapshot's copy (stored-acls.ts)
+    if (run.inplace && !run.cloned) forgetStoredAcls(storedAclHolders(run.dest));
     if (run.cloned && incremental) {
       const changes = incremental.trees.map((t) => ({ ...t, tree: normaliseTree(t.tree) }));
       restoreRootTimes = await keepTreeRootTimes(run.dest, changes);

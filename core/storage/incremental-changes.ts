@@ -1,7 +1,8 @@
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { lstat, lutimes, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PullbackError } from '../errors.js';
+import { forgetStoredAcls } from './stored-acls.js';
 
 /*
  * What the backup host does to a run directory cloned from the newest snapshot before an
@@ -64,7 +65,11 @@ function lstatOrNone(path: string) {
   }
 }
 
-function unlinkListed(root: string, changed: readonly string[]): number {
+/** The listed entries that exist in the run directory, each reached through real directories only. */
+function listedEntries(
+  root: string,
+  changed: readonly string[],
+): { path: string; isDirectory: boolean; isSymlink: boolean }[] {
   const realDirs = new Set<string>([root]);
   const isRealDir = (path: string) => {
     if (realDirs.has(path)) return true;
@@ -72,9 +77,12 @@ function unlinkListed(root: string, changed: readonly string[]): number {
     if (real) realDirs.add(path);
     return real;
   };
-  let unlinked = 0;
+  const found: { path: string; isDirectory: boolean; isSymlink: boolean }[] = [];
   for (const rel of changed) {
-    if (rel === '.') continue; // the tree's own directory: a new inode in the clone
+    if (rel === '.') {
+      found.push({ path: root, isDirectory: true, isSymlink: false });
+      continue;
+    }
     const parts = checkRelative(rel);
     let path = root;
     let reachable = true;
@@ -88,9 +96,34 @@ function unlinkListed(root: string, changed: readonly string[]): number {
     if (!reachable) continue;
     path = join(path, parts[parts.length - 1]!);
     const st = lstatOrNone(path);
-    // directories of a hardlink clone are its own; everything else may be an older snapshot's
-    if (!st || st.isDirectory()) continue;
-    unlinkSync(path);
+    if (st) found.push({ path, isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink() });
+  }
+  return found;
+}
+
+/**
+ * What a listed pass makes rsync write: each listed entry, and when the tree's own directory
+ * is listed (".", with rsync's implied --dirs) every entry directly inside it too.
+ */
+function entriesRsyncRewrites(root: string, changed: readonly string[]): string[] {
+  const paths = listedEntries(root, changed)
+    .filter((e) => !e.isSymlink)
+    .map((e) => e.path);
+  if (!changed.includes('.')) return paths;
+  for (const name of readdirSync(root)) {
+    const path = join(root, name);
+    if (lstatOrNone(path)?.isSymbolicLink() === false) paths.push(path);
+  }
+  return [...new Set(paths)];
+}
+
+function unlinkListed(root: string, changed: readonly string[]): number {
+  let unlinked = 0;
+  // directories of a hardlink clone are its own (the tree's own one too: a new inode in the
+  // clone); everything else may be an older snapshot's
+  for (const entry of listedEntries(root, changed)) {
+    if (entry.isDirectory) continue;
+    unlinkSync(entry.path);
     unlinked++;
   }
   return unlinked;
@@ -111,8 +144,9 @@ export async function applyIncrementalChanges(
       await rm(path, { recursive: true, force: true }); // never follows a symlink
       applied.deleted++;
     }
-    if (!unlinkChanged) continue;
-    applied.unlinked += unlinkListed(root, changed);
+    if (unlinkChanged) applied.unlinked += unlinkListed(root, changed);
+    // a snapshot of its own (btrfs), rewritten in place: rsync must write each ACL afresh
+    else forgetStoredAcls(entriesRsyncRewrites(root, changed));
   }
   return applied;
 }

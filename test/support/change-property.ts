@@ -34,7 +34,7 @@ import { changeIndexFile } from '../../core/change-index/index-file.js';
 /*
  * The change index's property test: a random tree, then random changes of every kind a
  * backup must notice (same-size rewrites with the mtime set back, appends, truncation, chmod,
- * chown, xattrs, ACLs, renames, hardlinks added and removed, type swaps, deletions, new empty
+ * chown, xattrs, ACLs added and removed, renames, hardlinks added and removed, type swaps, deletions, new empty
  * directories, sparse files, mtimes set back), an incremental after each round. After each:
  * the newest snapshot restores identical to the source, and every older snapshot is exactly
  * what it was (content hashes, modes, times and the user.rsync.* xattrs --fake-super keeps).
@@ -90,8 +90,8 @@ export function makeRandomTree(root: string, rand: Rand, entries: number): void 
   }
 }
 
-/** One random change; returns its name (the test prints how many of each ran). */
-export function randomChange(root: string, rand: Rand): string {
+/** One random change; returns its name (the test prints how many of each ran) and where it went. */
+export function randomChange(root: string, rand: Rand): { name: string; where: string } {
   const { files, dirs, links } = walk(root);
   const anyDir = pick(rand, [root, ...dirs])!;
   const file = pick(rand, files);
@@ -121,6 +121,7 @@ export function randomChange(root: string, rand: Rand): string {
         file && sh('setfattr', ['-n', 'user.prop', '-v', String(Math.floor(rand() * 1e6)), file]),
     ],
     ['acl', () => file && sh('setfacl', ['-m', `u:nobody:${pick(rand, ['r', 'rw', 'rx'])}`, file])],
+    ['acl removed', () => file && sh('setfacl', ['-b', file])],
     ['rename', () => file && renameSync(file, join(anyDir, fresh(rand)))],
     ['hardlink added', () => file && linkSync(file, join(anyDir, fresh(rand)))],
     [
@@ -184,7 +185,7 @@ export function randomChange(root: string, rand: Rand): string {
   ];
   const [name, apply] = pick(rand, ops)!;
   apply();
-  return name;
+  return { name, where: `file ${file ?? '-'}, dir ${anyDir}` };
 }
 
 /**
@@ -243,8 +244,11 @@ export async function runChangeProperty(
   recorded.set(first.snapshot, fingerprint(snapDir(first.snapshot)));
   for (let round = 0; round < o.rounds; round++) {
     for (let i = 0; i < o.changesPerRound; i++) {
-      const name = randomChange(source, rand);
+      const { name, where } = randomChange(source, rand);
       result.counts[name] = (result.counts[name] ?? 0) + 1;
+      // PULLBACK_PROPERTY_TRACE=1 with PULLBACK_SEED=N: every change of a failing seed, replayed
+      if (process.env.PULLBACK_PROPERTY_TRACE === '1')
+        process.stderr.write(`seed ${o.seed}, round ${round}: ${name} (${where})\n`);
     }
     const run = await runBackup(opts);
     const kind = run.unchanged ? 'unchanged' : run.pass;

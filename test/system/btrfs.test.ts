@@ -25,6 +25,7 @@ import { runBackup } from '../../core/handoff/backup-client.js';
 import { launchUserOneShot } from '../../core/handoff/launch-user-oneshot.js';
 import { writeServerConfig, parseServerConfig } from '../../core/config/server-store.js';
 import { PULLBACK_CLI_SCRIPT } from '../../core/self-command.js';
+import { changeIndexFile } from '../../core/change-index/index-file.js';
 import { makeLoopFilesystem, type LoopFilesystem } from '../support/loop-fs.js';
 
 /**
@@ -126,6 +127,45 @@ test('btrfs: a 1 % change costs about the changed bytes, and the snapshot equals
   const restored = join(work, 'restored');
   restoreSnapshot(join(path, source), restored);
   assertTreesIdentical(source, restored);
+});
+
+test('btrfs: ACLs survive files rewritten in place and an ACL removed is removed, in full passes and incrementals', async (t) => {
+  if (skipUnlessRoot(t)) return;
+  // rsync 3.5's --fake-super --inplace drops an unchanged ACL of a file it rewrites, and keeps
+  // one the client removed (core/storage/stored-acls.ts)
+  const tree = join(work, 'acl-src');
+  mkdirSync(tree);
+  const [kept, removed] = [join(tree, 'kept.txt'), join(tree, 'removed.txt')];
+  for (const file of [kept, removed]) {
+    writeFileSync(file, 'v1\n');
+    assert.equal(spawnSync('setfacl', ['-m', 'u:nobody:r', file]).status, 0);
+  }
+  const aclClient = await makeTestClient(host!, { sources: [tree], name: 'btrfs-acl' });
+  const run = async (incremental: boolean) => {
+    const result = await runBackup({
+      config: aclClient.config,
+      host: aclClient.config.hosts[0]!,
+      identityKey: aclClient.identityKey,
+      launcher: launchUserOneShot,
+      ...(incremental ? { indexFile: changeIndexFile('home', aclClient.env) } : {}),
+    });
+    const restored = mkdtempSync(join(tmpdir(), 'pullback-btrfs-acl-'));
+    restoreSnapshot(
+      join(host!.storage, aclClient.name, 'snapshots', result.snapshot, tree),
+      restored,
+    );
+    assertTreesIdentical(tree, restored);
+    return result;
+  };
+  await run(false);
+  for (const incremental of [false, true, true]) {
+    writeFileSync(kept, `${readFileSync(kept, 'utf8')}more\n`);
+    writeFileSync(removed, `${readFileSync(removed, 'utf8')}more\n`);
+    assert.equal(spawnSync('setfacl', ['-b', removed]).status, 0);
+    const result = await run(incremental);
+    if (incremental && result.pass !== 'full') assert.equal(result.pass, 'incremental');
+    assert.equal(spawnSync('setfacl', ['-m', 'u:nobody:r', removed]).status, 0);
+  }
 });
 
 test('btrfs: prune deletes subvolumes, never the newest', async (t) => {
