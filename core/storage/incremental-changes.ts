@@ -32,31 +32,6 @@ function checkRelative(rel: string): string[] {
   return parts;
 }
 
-/** `<root>/<parts…>` when every directory on the way is a real directory, else undefined. */
-async function inside(root: string, parts: readonly string[]): Promise<string | undefined> {
-  let path = root;
-  for (const part of parts.slice(0, -1)) {
-    path = join(path, part);
-    const st = await lstat(path).catch(() => undefined);
-    if (!st?.isDirectory()) return undefined;
-  }
-  return join(path, parts[parts.length - 1]!);
-}
-
-/** The tree's place in the run directory (`<run>/<tree>`), only through real directories. */
-async function treeRoot(runDir: string, tree: string): Promise<string | undefined> {
-  const parts = tree.split('/').filter(Boolean);
-  if (parts.length === 0) return runDir;
-  const path = await inside(runDir, parts);
-  const st = path ? await lstat(path).catch(() => undefined) : undefined;
-  return st?.isDirectory() ? path : undefined;
-}
-
-/**
- * Unlinks the listed non-directories of a hardlink clone (synchronously: thousands of lstats,
- * each directory on the way checked once, the clone's directories being its own and unlinking
- * never removing one).
- */
 function lstatOrNone(path: string) {
   try {
     return lstatSync(path);
@@ -65,38 +40,46 @@ function lstatOrNone(path: string) {
   }
 }
 
+/**
+ * `<root>/<parts…>` when every directory on the way is a real directory (lstat, never
+ * followed), else undefined. `realDirs` remembers the ones already seen (thousands of listed
+ * entries share their parents); only while nothing is removed.
+ */
+function inside(
+  root: string,
+  parts: readonly string[],
+  realDirs = new Set<string>(),
+): string | undefined {
+  let path = root;
+  for (const part of parts.slice(0, -1)) {
+    path = join(path, part);
+    if (realDirs.has(path)) continue;
+    if (!lstatOrNone(path)?.isDirectory()) return undefined;
+    realDirs.add(path);
+  }
+  return join(path, parts[parts.length - 1]!);
+}
+
+/** The tree's place in the run directory (`<run>/<tree>`), only through real directories. */
+async function treeRoot(runDir: string, tree: string): Promise<string | undefined> {
+  const parts = tree.split('/').filter(Boolean);
+  if (parts.length === 0) return runDir;
+  const path = inside(runDir, parts);
+  return path && lstatOrNone(path)?.isDirectory() ? path : undefined;
+}
+
 /** The listed entries that exist in the run directory, each reached through real directories only. */
 function listedEntries(
   root: string,
   changed: readonly string[],
 ): { path: string; isDirectory: boolean; isSymlink: boolean }[] {
-  const realDirs = new Set<string>([root]);
-  const isRealDir = (path: string) => {
-    if (realDirs.has(path)) return true;
-    const real = lstatOrNone(path)?.isDirectory() === true;
-    if (real) realDirs.add(path);
-    return real;
-  };
+  const realDirs = new Set<string>();
   const found: { path: string; isDirectory: boolean; isSymlink: boolean }[] = [];
   for (const rel of changed) {
-    if (rel === '.') {
-      found.push({ path: root, isDirectory: true, isSymlink: false });
-      continue;
-    }
-    const parts = checkRelative(rel);
-    let path = root;
-    let reachable = true;
-    for (const part of parts.slice(0, -1)) {
-      path = join(path, part);
-      if (!isRealDir(path)) {
-        reachable = false;
-        break;
-      }
-    }
-    if (!reachable) continue;
-    path = join(path, parts[parts.length - 1]!);
-    const st = lstatOrNone(path);
-    if (st) found.push({ path, isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink() });
+    const path = rel === '.' ? root : inside(root, checkRelative(rel), realDirs);
+    const st = path === undefined ? undefined : lstatOrNone(path);
+    if (path !== undefined && st)
+      found.push({ path, isDirectory: st.isDirectory(), isSymlink: st.isSymbolicLink() });
   }
   return found;
 }
@@ -117,6 +100,10 @@ function entriesRsyncRewrites(root: string, changed: readonly string[]): string[
   return [...new Set(paths)];
 }
 
+/**
+ * Unlinks the listed non-directories of a hardlink clone (synchronously: thousands of lstats,
+ * the clone's directories being its own and unlinking never removing one).
+ */
 function unlinkListed(root: string, changed: readonly string[]): number {
   let unlinked = 0;
   // directories of a hardlink clone are its own (the tree's own one too: a new inode in the
@@ -139,8 +126,8 @@ export async function applyIncrementalChanges(
     const root = await treeRoot(runDir, tree);
     if (root === undefined) continue; // a tree the basis does not hold: rsync makes it
     for (const rel of deleted) {
-      const path = await inside(root, checkRelative(rel));
-      if (path === undefined || !(await lstat(path).catch(() => undefined))) continue;
+      const path = inside(root, checkRelative(rel));
+      if (path === undefined || !lstatOrNone(path)) continue;
       await rm(path, { recursive: true, force: true }); // never follows a symlink
       applied.deleted++;
     }
