@@ -46,7 +46,7 @@ function topmost(sorted: readonly string[]): string[] {
   return out;
 }
 
-/** A scan's tree in the index's form (tests compare two scans). */
+/** A scan's tree in the index's form (to compare two scans). */
 export function asIndexTree(t: TreeScan): IndexTree {
   return { tree: t.tree, rels: [...t.entries.keys()], fields: [...t.entries.values()] };
 }
@@ -121,19 +121,15 @@ function matchInOrder(
  * are taken as unchanged (copied into the scan, so the next index keeps them): an unreadable
  * directory must not read as "everything in it was deleted".
  */
-export function compareWithIndex(
-  scan: ScanResult,
-  index: readonly (IndexTree | TreeScan)[],
-): ChangeSet {
+export function compareWithIndex(scan: ScanResult, index: readonly IndexTree[]): ChangeSet {
   const set: ChangeSet = { trees: [], changed: 0, deleted: 0 };
   const unreadable = scan.unreadable;
   for (const now of scan.trees) {
-    const found = index.find((t) => t.tree === now.tree);
-    const before: IndexTree = !found
-      ? { tree: now.tree, rels: [], fields: [] }
-      : 'entries' in found
-        ? asIndexTree(found)
-        : found;
+    const before = index.find((t) => t.tree === now.tree) ?? {
+      tree: now.tree,
+      rels: [],
+      fields: [],
+    };
     const base = now.tree === '/' ? '' : now.tree;
     const hidden = unreadable
       .filter((abs) => abs === now.tree || abs.startsWith(`${base}/`))

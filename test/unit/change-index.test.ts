@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanTrees } from '../../core/change-index/scan.js';
-import { compareWithIndex } from '../../core/change-index/compare.js';
+import { asIndexTree, compareWithIndex } from '../../core/change-index/compare.js';
 import { treeExcludeMatcher } from '../../core/change-index/excludes.js';
 import {
   readChangeIndex,
@@ -40,7 +40,7 @@ test('the scan sees a same-size rewrite with the mtime set back (ctime differs)'
   await new Promise((r) => setTimeout(r, 20));
   writeFileSync(join(root, 'a.txt'), 'BBBB');
   utimesSync(join(root, 'a.txt'), st.atime, st.mtime);
-  const changes = compareWithIndex(await scanTrees([root], []), before.trees);
+  const changes = compareWithIndex(await scanTrees([root], []), before.trees.map(asIndexTree));
   assert.deepEqual(changes.trees[0]!.changed, ['a.txt']);
   assert.deepEqual(changes.trees[0]!.deleted, []);
 });
@@ -52,7 +52,8 @@ test('deletions are listed once per deleted subtree; a type change is deleted an
   const fs = { rm: (p: string) => import('node:fs').then((m) => m.rmSync(p, { recursive: true })) };
   return fs.rm(join(root, 'd')).then(async () => {
     writeFileSync(join(root, 'd'), 'now a file');
-    const changes = compareWithIndex(await scanTrees([root], []), before.trees).trees[0]!;
+    const changes = compareWithIndex(await scanTrees([root], []), before.trees.map(asIndexTree))
+      .trees[0]!;
     assert.deepEqual(changes.deleted, ['d']);
     assert.ok(changes.changed.includes('d'));
     assert.ok(changes.changed.includes('.'), 'the tree root changed (an entry replaced)');
